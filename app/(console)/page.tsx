@@ -1,0 +1,38 @@
+import Link from 'next/link';
+import { requireUser } from '@/lib/auth/session';
+import { db } from '@/lib/db/client';
+import { dashboardSummary } from '@/lib/console/dashboard';
+
+export const dynamic = 'force-dynamic';
+
+export default async function Dashboard() {
+  await requireUser('catalog:read');
+  const s = await dashboardSummary(db());
+  return (
+    <>
+      <h1>Dashboard</h1>
+      <div className="cards" data-testid="summary">
+        <Figure label="Sources" value={s.sources} />
+        <Figure label="Restore points" value={s.restorePoints} />
+        <Figure label="Storage targets" value={s.storageTargets} note={s.storageTargetsFailing ? `${s.storageTargetsFailing} failing` : undefined} />
+        <Figure label="Jobs running" value={s.jobsRunning} />
+        <Figure label="Failed jobs (24 h)" value={s.jobsFailed24h} />
+      </div>
+      {s.sources === 0 && (
+        <div className="panel empty" data-testid="empty-dashboard">
+          No sources are backed up yet. Start by checking a <Link href="/storage">storage target</Link>; sources and schedules come next.
+        </div>
+      )}
+    </>
+  );
+}
+
+function Figure({ label, value, note }: { label: string; value: number; note?: string }) {
+  return (
+    <div className="card">
+      <div className="figure">{value}</div>
+      <div className="label">{label}</div>
+      {note && <div className="error" style={{ fontSize: 12 }}>{note}</div>}
+    </div>
+  );
+}

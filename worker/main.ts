@@ -1,0 +1,51 @@
+// Worker process: one BullMQ Worker per job kind. SIGTERM/SIGINT close the workers gracefully: running
+// jobs finish (or their lock lapses and another worker takes them over); nothing is lost.
+import { hostname } from 'node:os';
+import { Queue, Worker } from 'bullmq';
+import { readEnvOrExit } from '../lib/config/env';
+import { createDb } from '../lib/db/client';
+import { workerConnection } from '../lib/jobs/connection';
+import { log } from '../lib/log';
+import { makeProcessor } from './processor';
+import { reconcileStaleRuns } from './reconcile';
+import { handlers } from './handlers';
+
+const env = readEnvOrExit(['DATABASE_URL', 'REDIS_URL', 'LIFEBOAT_SECRET_KEY', 'LIFEBOAT_WORKER_CONCURRENCY']);
+const workerId = `${hostname()}:${process.pid}`;
+const db = createDb(env.DATABASE_URL);
+const connection = workerConnection();
+
+const queues = new Map<string, Queue>();
+const kindToQueue = new Map<string, string>();
+for (const { def } of handlers) {
+  queues.set(def.queue, new Queue(def.queue, { connection }));
+  kindToQueue.set(def.kind, def.queue);
+}
+const settled = await reconcileStaleRuns(db, queues, kindToQueue);
+if (settled) log.warn({ settled }, 'settled job runs left running by a stopped worker');
+
+const workers = handlers.map(
+  ({ def, handler }) =>
+    new Worker(def.queue, makeProcessor(def, handler as never, { db, log, workerId }), {
+      connection,
+      concurrency: env.LIFEBOAT_WORKER_CONCURRENCY,
+      autorun: true,
+    }),
+);
+for (const w of workers) w.on('error', (err) => log.error({ err, queue: w.name }, 'worker error'));
+log.info({ workerId, queues: [...queues.keys()] }, 'worker ready');
+
+let closing = false;
+async function shutdown(signal: string) {
+  if (closing) return;
+  closing = true;
+  log.info({ signal }, 'worker closing: waiting for running jobs');
+  await Promise.all(workers.map((w) => w.close()));
+  await Promise.all([...queues.values()].map((q) => q.close()));
+  await db.$disconnect();
+  connection.disconnect();
+  log.info('worker stopped');
+  process.exit(0);
+}
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));
