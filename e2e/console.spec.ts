@@ -8,7 +8,7 @@ test('admin: empty dashboard, add an S3 target, check it live', async ({ page })
   await expect(page.getByRole('heading', { name: 'Dashboard' })).toBeVisible();
   await expect(page.getByTestId('empty-dashboard')).toBeVisible();
 
-  await page.getByRole('link', { name: 'Storage' }).click();
+  await page.getByRole('navigation').getByRole('link', { name: 'Storage' }).click();
   await expect(page.getByTestId('target-local')).toBeVisible(); // the embedded default target
 
   const s3 = s3Env();
@@ -35,7 +35,7 @@ test('admin: empty dashboard, add an S3 target, check it live', async ({ page })
   await local.getByRole('button', { name: 'Check' }).click();
   await expect(local.getByTestId('last-check')).toContainText('OK', { timeout: 30_000 });
 
-  await page.getByRole('link', { name: 'Jobs' }).click();
+  await page.getByRole('navigation').getByRole('link', { name: 'Jobs' }).click();
   await expect(page.getByTestId('job-runs')).toContainText('check storage target');
   await expect(page.getByTestId('job-runs')).toContainText('succeeded');
 });

@@ -2,7 +2,7 @@
 import { useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { api, ApiFailure } from '../api-client';
-import { Field } from '../form-field';
+import { Field, SelectField } from '../form-field';
 
 export function AddStorageTargetForm() {
   const queryClient = useQueryClient();
@@ -38,22 +38,16 @@ export function AddStorageTargetForm() {
 
   return (
     <form className="stack" onSubmit={submit} noValidate data-testid="add-target-form">
-      <label>
-        Kind
-        <select name="kind" value={kind} onChange={(e) => setKind(e.target.value as 's3' | 'local')}>
-          <option value="s3">S3-compatible storage</option>
-          <option value="local">Local directory</option>
-        </select>
-      </label>
+      <SelectField label="Kind" name="kind" value={kind} onChange={(e) => setKind(e.target.value as 's3' | 'local')}>
+        <option value="s3">S3-compatible storage</option>
+        <option value="local">Local directory</option>
+      </SelectField>
       <Field label="Name" name="name" error={fields.name} required />
-      <label>
-        Role
-        <select name="role" defaultValue="primary">
-          <option value="primary">primary</option>
-          <option value="replica">replica (second region)</option>
-          <option value="archive">archive</option>
-        </select>
-      </label>
+      <SelectField label="Role" name="role" defaultValue="primary">
+        <option value="primary">primary</option>
+        <option value="replica">replica (second region)</option>
+        <option value="archive">archive</option>
+      </SelectField>
       {kind === 'local' ? (
         <Field label="Directory (absolute path)" name="path" error={fields.path} placeholder="/srv/backups" />
       ) : (

@@ -3,7 +3,7 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import type { PublicUser } from '@/lib/users/users';
 import { api, ApiFailure } from '../api-client';
-import { Field } from '../form-field';
+import { Field, SelectField } from '../form-field';
 
 export function UserAdmin({ initial }: { initial: PublicUser[] }) {
   const queryClient = useQueryClient();
@@ -54,15 +54,12 @@ export function UserAdmin({ initial }: { initial: PublicUser[] }) {
         <form className="stack" onSubmit={submit} noValidate data-testid="add-user-form">
           <Field label="E-mail" name="email" type="email" error={fields.email} />
           <Field label="Name" name="name" error={fields.name} />
-          <label>
-            Role
-            <select name="role" defaultValue="viewer">
+          <SelectField label="Role" name="role" defaultValue="viewer">
               <option value="viewer">viewer: reads dashboards</option>
               <option value="operator">operator: runs backups, restores to staging</option>
               <option value="approver">approver: approves production restores</option>
               <option value="admin">admin: configuration and users</option>
-            </select>
-          </label>
+          </SelectField>
           <Field label="Initial password (12+ characters)" name="password" type="password" autoComplete="new-password" error={fields.password} />
           {message && <p className={Object.keys(fields).length ? 'error' : 'muted'} role="status">{message}</p>}
           <button type="submit">Add user</button>

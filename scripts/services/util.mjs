@@ -71,6 +71,11 @@ export function run(cmd, args = [], { env, cwd, asUser, timeoutMs = 120_000, inp
     file = 'runuser';
     argv = ['-u', asUser, '--', cmd, ...args];
   }
+  if (canPdeathsig()) {
+    // The command dies with us (e.g. a radosgw-admin stuck waiting for a cluster we are tearing down).
+    argv = ['--pdeathsig', 'KILL', '--', file, ...argv];
+    file = setpriv;
+  }
   const shown = `${[cmd, ...args].join(' ')}${asUser && isRoot() ? ` (as ${asUser})` : ''}`;
   return new Promise((resolve, reject) => {
     let child;
@@ -90,6 +95,14 @@ export function run(cmd, args = [], { env, cwd, asUser, timeoutMs = 120_000, inp
       timedOut = true;
       child.kill('SIGKILL');
     }, timeoutMs);
+    const unregister = onExit(() => {
+      try {
+        child.kill('SIGKILL');
+      } catch {
+        /* gone */
+      }
+    });
+    child.on('close', unregister);
     child.on('error', (e) => {
       clearTimeout(timer);
       reject(new Error(`could not run ${shown}: ${e.message}`));

@@ -65,7 +65,7 @@ export async function migrate(env) {
   await run('npx', ['tsx', 'scripts/db/migrate.ts', 'deploy'], { env });
 }
 
-const buildInputs = ['app', 'components', 'lib', 'proxy.ts', 'next.config.ts', 'package-lock.json', 'tsconfig.json'];
+const buildInputs = ['app', 'components', 'lib', 'proxy.ts', 'instrumentation.ts', 'next.config.ts', 'package-lock.json', 'tsconfig.json'];
 
 function fingerprint() {
   const hash = createHash('sha256');

@@ -26,7 +26,7 @@ export const checkStorageTarget: JobHandler<typeof checkStorageTargetJob.schema>
         latencyMs: { total: 0 },
         bytes: 0,
         key: '',
-        error: `cannot prepare ${opened.store.describe()}: ${err instanceof Error ? err.message : String(err)}`,
+        error: err instanceof Error ? err.message : String(err),
       }));
   } finally {
     opened.close();
