@@ -74,6 +74,7 @@ try {
     LIFEBOAT_DATA_DIR: dataDir,
     NEXTAUTH_URL: process.env.NEXTAUTH_URL || `http://127.0.0.1:${port}`,
     NEXT_TELEMETRY_DISABLED: '1',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   };
   await generatePrismaClient();
   await migrate(env);

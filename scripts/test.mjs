@@ -69,8 +69,8 @@ try {
   const rgwPromise = timed('rados gateway', () => startRgw({ dataDir: join(work, 'rgw'), port: undefined, log }));
   rgwPromise.then((rgw) => cleanups.push(() => rgw.stop()), () => {});
 
-  const pg = await timed('postgres', () =>
-    ensurePostgres({ url: process.env.DATABASE_URL || 'postgresql://postgres@127.0.0.1:5432/postgres', dataDir: join(work, 'postgres'), port: undefined, log }),
+  const pg = await timed('postgres', async () =>
+    ensurePostgres({ url: process.env.DATABASE_URL || 'postgresql://postgres@127.0.0.1:5432/postgres', dataDir: join(work, 'postgres'), port: await freePort(), log }),
   );
   if (pg.started) cleanups.push(pg.stop);
   const dbName = `lifeboat_test_${process.pid}_${Date.now().toString(36)}`;
@@ -91,6 +91,7 @@ try {
     LIFEBOAT_ADMIN_PASSWORD: 'admin-password-for-tests',
     LIFEBOAT_REQUIRE_S3: '1',
     NEXT_TELEMETRY_DISABLED: '1',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     LOG_LEVEL: 'warn',
   };
   await timed('prisma generate', generatePrismaClient);

@@ -11,10 +11,11 @@
 //   createDatabase(url, name) -> url of the new database (no error if it exists)
 //   dropDatabase(url, name)   -> DROP DATABASE IF EXISTS name WITH (FORCE)
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import pg from 'pg';
-import { aptInstall, isPortFree, isRoot, makeLog, onExit, run, tailFile } from './util.mjs';
+import { aptInstall, isPortFree, isRoot, makeLog, onExit, run, tailFile, which } from './util.mjs';
 
 const PG_USER = 'postgres';
 
@@ -120,6 +121,15 @@ export async function dropDatabase(url, name) {
   }
 }
 
+function pidAlive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return e.code !== 'ESRCH';
+  }
+}
+
 function runningPort(pgdata) {
   // postmaster.pid line 4 is the port; only trust it if the pid is alive.
   try {
@@ -154,8 +164,9 @@ export async function ensurePostgres({ url, dataDir, port = 54329, log } = {}) {
     const { uid, gid } = await pgUserIds();
     for (const p of [dataDir, sockDir]) fs.chownSync(p, uid, gid);
     if (fs.existsSync(logFile)) fs.chownSync(logFile, uid, gid);
+    allowTraversal(dataDir, uid, gid, L);
     await run('test', ['-w', dataDir, '-a', '-x', dataDir], { asUser }).catch(() => {
-      throw new Error(`the ${PG_USER} OS user cannot write to ${dataDir} (a parent directory is probably not searchable by others); use a dataDir under /tmp or run chmod o+x on its parents`);
+      throw new Error(`the ${PG_USER} OS user cannot write to ${dataDir} (PostgreSQL refuses to run as root); make its parent directories searchable (chmod o+x) or pick another dataDir`);
     });
   }
 
@@ -163,21 +174,24 @@ export async function ensurePostgres({ url, dataDir, port = 54329, log } = {}) {
     const u = urlFor(p);
     const err = await probe(withDatabase(u, 'postgres'));
     if (err) return null;
-    L.info(`reusing PostgreSQL ${why} from ${pgdata} on 127.0.0.1:${p}`);
+    L.info(`reusing the PostgreSQL ${why} on 127.0.0.1:${p}`);
     await createDatabase(u, 'lifeboat');
     return { url: u, started: false, stop: async () => {} };
   };
 
   const already = runningPort(pgdata);
   if (already) {
-    const r = await reuse(already, 'that is already running');
+    const r = await reuse(already, `already running from ${pgdata}`);
     if (r) return r;
   }
 
   if (!fs.existsSync(path.join(pgdata, 'PG_VERSION'))) {
     // initdb into a private dir, then rename: safe if two processes race on the same dataDir.
     const tmp = path.join(dataDir, `data.init-${process.pid}`);
-    fs.rmSync(tmp, { recursive: true, force: true });
+    for (const n of fs.readdirSync(dataDir)) {
+      const pid = Number(/^data\.init-(\d+)$/.exec(n)?.[1]);
+      if (pid && (pid === process.pid || !pidAlive(pid))) fs.rmSync(path.join(dataDir, n), { recursive: true, force: true });
+    }
     L.info(`initdb ${pgdata}`);
     await pgRun('initdb', ['-D', tmp, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C.UTF-8', '--no-sync', '--no-instructions']);
     fs.appendFileSync(path.join(tmp, 'postgresql.conf'), "\ninclude_if_exists = 'lifeboat.conf'\n");
@@ -197,25 +211,21 @@ export async function ensurePostgres({ url, dataDir, port = 54329, log } = {}) {
   }
 
   if (!(await isPortFree(port))) {
-    const r = await reuse(port, 'another process started');
+    const r = await reuse(port, 'already listening (started by another process)');
     if (r) return r;
     throw new Error(`cannot start PostgreSQL: port ${port} on 127.0.0.1 is already in use by something else; pass another port`);
   }
 
-  const t0 = Date.now();
-  try {
-    await pgRun('pg_ctl', ['-D', pgdata, '-l', logFile, '-w', '-t', '60', 'start'], { timeoutMs: 90_000 });
-  } catch (e) {
-    const p = runningPort(pgdata);
-    const r = p && (await reuse(p, 'another process started concurrently'));
-    if (r) return r;
-    throw new Error(`PostgreSQL did not start from ${pgdata} on 127.0.0.1:${port}: ${e.message}\n--- ${logFile} ---\n${tailFile(logFile)}`);
-  }
-  L.info(`PostgreSQL started on 127.0.0.1:${port} in ${((Date.now() - t0) / 1000).toFixed(1)}s (log ${logFile})`);
-
+  // Registered before `pg_ctl start` so a Ctrl-C during start-up still stops the server.
+  let starting = true;
   const stopSync = () => {
+    // If `pg_ctl start` is still in flight, give the postmaster a moment to write its pid file first.
+    const until = Date.now() + 3000;
+    while (starting && !fs.existsSync(path.join(pgdata, 'postmaster.pid')) && Date.now() < until) {
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+    }
     const args = [path.join(bin, 'pg_ctl'), '-D', pgdata, '-m', 'fast', '-w', 'stop'];
-    spawnSync(asUser ? 'runuser' : args[0], asUser ? ['-u', asUser, '--', ...args] : args.slice(1), { cwd: dataDir, stdio: 'ignore' });
+    spawnSync(asUser ? which('runuser') || 'runuser' : args[0], asUser ? ['-u', asUser, '--', ...args] : args.slice(1), { cwd: dataDir, stdio: 'ignore' });
   };
   const unregister = onExit(stopSync);
   let stopped = false;
@@ -228,6 +238,20 @@ export async function ensurePostgres({ url, dataDir, port = 54329, log } = {}) {
     });
   };
 
+  const t0 = Date.now();
+  try {
+    await pgRun('pg_ctl', ['-D', pgdata, '-l', logFile, '-w', '-t', '60', 'start'], { timeoutMs: 90_000 });
+  } catch (e) {
+    starting = false;
+    unregister(); // not ours to stop if another process won the race
+    const p = runningPort(pgdata);
+    const r = p && (await reuse(p, `another process started from ${pgdata} meanwhile`));
+    if (r) return r;
+    throw new Error(`PostgreSQL did not start from ${pgdata} on 127.0.0.1:${port}: ${e.message}\n--- ${logFile} ---\n${tailFile(logFile)}`);
+  }
+  starting = false;
+  L.info(`PostgreSQL started on 127.0.0.1:${port} in ${((Date.now() - t0) / 1000).toFixed(1)}s (log ${logFile})`);
+
   try {
     const u = urlFor(port);
     await createDatabase(u, 'lifeboat');
@@ -235,6 +259,22 @@ export async function ensurePostgres({ url, dataDir, port = 54329, log } = {}) {
   } catch (e) {
     await stop().catch(() => {});
     throw e;
+  }
+}
+
+// The postgres user must be able to reach dataDir. Parents inside the OS temp dir (e.g. a mkdtemp dir,
+// mode 0700) get o+x (search only, no listing); anything else is left alone and reported.
+function allowTraversal(dataDir, uid, gid, L) {
+  const tmpRoot = fs.realpathSync(os.tmpdir());
+  for (let d = path.dirname(dataDir); d !== path.dirname(d); d = path.dirname(d)) {
+    const st = fs.statSync(d);
+    const ok = (st.uid === uid && st.mode & 0o100) || (st.gid === gid && st.mode & 0o010) || st.mode & 0o001;
+    if (ok) continue;
+    if (!fs.realpathSync(d).startsWith(`${tmpRoot}/`)) {
+      throw new Error(`the ${PG_USER} OS user cannot reach ${dataDir} because ${d} is not searchable by others (PostgreSQL refuses to run as root); run chmod o+x ${d} or pick a dataDir elsewhere`);
+    }
+    fs.chmodSync(d, st.mode | 0o001);
+    L.info(`chmod o+x ${d} so the ${PG_USER} user can reach ${dataDir}`);
   }
 }
 

@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { aptInstall, isPortFree, isRoot, makeLog, spawnDaemon, tailFile, waitFor, which } from './util.mjs';
+import { aptInstall, isPortFree, isRoot, makeLog, onExit, spawnDaemon, tailFile, waitFor, which } from './util.mjs';
 
 // Parses one RESP reply from buf at pos: returns [value, nextPos] or null when incomplete.
 function parseReply(buf, pos) {
@@ -71,6 +71,7 @@ export function redisCommand(url, args, { timeoutMs = 2000 } = {}) {
     };
     sock.setTimeout(timeoutMs, () => fail(new Error(`Redis at ${where} did not answer ${args[0]} within ${timeoutMs} ms`)));
     sock.on('error', (e) => fail(new Error(`Redis at ${where}: ${e.message}`)));
+    sock.on('close', () => fail(new Error(`Redis at ${where} closed the connection without answering ${args[0]} (is it Redis?)`)));
     sock.on('connect', () => sock.write(payload));
     sock.on('data', (d) => {
       buf = Buffer.concat([buf, d]);
@@ -143,7 +144,7 @@ export async function ensureRedis({ url, dataDir, port = 63799, log } = {}) {
       await checkPolicy(ownUrl, L);
       return { url: ownUrl, started: false, stop: async () => {} };
     }
-    throw new Error(`cannot start redis-server: port ${port} on 127.0.0.1 is in use by something that is not Redis; pass another port`);
+    throw new Error(`cannot start redis-server: port ${port} on 127.0.0.1 is already in use by something that does not answer Redis PING; pass another port`);
   }
   const tempDir = !dataDir;
   dataDir = path.resolve(dataDir || fs.mkdtempSync(path.join(os.tmpdir(), 'lifeboat-redis-')));
@@ -152,9 +153,13 @@ export async function ensureRedis({ url, dataDir, port = 63799, log } = {}) {
   const args = ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction', '--dir', dataDir, '--daemonize', 'no', '--protected-mode', 'yes'];
   const t0 = Date.now();
   const child = spawnDaemon(bin, args, { logFile, name: 'redis-server', cwd: dataDir });
+  // A temp dataDir is ours to remove, also when this process exits without calling stop().
+  const removeTemp = () => tempDir && fs.rmSync(dataDir, { recursive: true, force: true });
+  const unregister = onExit(removeTemp);
   const stop = async () => {
     await child.stop('SIGTERM', 5000);
-    if (tempDir) fs.rmSync(dataDir, { recursive: true, force: true });
+    unregister();
+    removeTemp();
   };
   try {
     await waitFor(async () => !(await ping(ownUrl)), {

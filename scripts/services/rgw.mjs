@@ -12,15 +12,16 @@
 //   - storageClasses: e.g. ['GLACIER'] are added to the default placement before radosgw starts (no restart).
 //   - config: extra `key = value` lines for [global], e.g. { 'rgw lc debug interval': 10 }.
 //   - Ready when a CreateBucket + DeleteBucket round trip succeeds.
-//   - stop(): SIGKILL radosgw, osd and mon, wait for them, remove the directory (kept, with its logs, when
-//     startRgw itself fails). The daemons are also
-//     SIGKILLed if this process exits or dies (exit hook + setpriv --pdeathsig).
+//   - stop(): SIGKILL radosgw, osd and mon, wait for them, remove the directory (when startRgw itself
+//     fails, the daemons are killed but the directory is kept for its logs). The daemons are also
+//     SIGKILLed if this process exits or dies (exit hook + setpriv --pdeathsig); leftover directories of
+//     dead owners are swept on the next start.
 //   - radosgw missing: apt-get install ceph-mon ceph-osd radosgw ceph-common (root) or an Error.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { aptInstall, freePort, isPortFree, isRoot, makeLog, onExit, run, spawnDaemon, tailFile, waitFor, which } from './util.mjs';
+import { aptInstall, freePort, isPortFree, isRoot, makeLog, onExit, run, sleep, spawnDaemon, tailFile, waitFor, which } from './util.mjs';
 
 const PACKAGES = ['ceph-mon', 'ceph-osd', 'radosgw', 'ceph-common'];
 const TOOLS = ['ceph-mon', 'ceph-osd', 'radosgw', 'radosgw-admin', 'monmaptool', 'ceph'];
@@ -38,6 +39,43 @@ async function ensureTools(L) {
   missing = TOOLS.filter((t) => !bins[t]);
   if (missing.length) throw new Error(`apt installed ${PACKAGES.join(' ')} but ${missing.join(', ')} is still missing`);
   return bins;
+}
+
+const OWNER_FILE = 'lifeboat-owner.pid';
+// Removes rgw-* dirs left by a parent that was SIGKILLed (its daemons died with it via pdeathsig).
+function sweepStaleDirs(parent, L) {
+  let names = [];
+  try {
+    names = fs.readdirSync(parent).filter((n) => n.startsWith('rgw-'));
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    const d = path.join(parent, n);
+    let pid;
+    try {
+      pid = Number(fs.readFileSync(path.join(d, OWNER_FILE), 'utf8'));
+    } catch {
+      continue; // not ours
+    }
+    if (!isAlive(pid)) {
+      fs.rmSync(d, { recursive: true, force: true });
+      L.info(`removed ${d} left behind by dead process ${pid}`);
+    }
+  }
+}
+
+function isAlive(pid) {
+  try {
+    process.kill(pid, 0);
+  } catch (e) {
+    return e.code !== 'ESRCH';
+  }
+  try {
+    return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8')); // a zombie is dead
+  } catch {
+    return true;
+  }
 }
 
 function cephConf({ dir, fsid, monPort, rgwPort, config }) {
@@ -66,6 +104,9 @@ function cephConf({ dir, fsid, monPort, rgwPort, config }) {
     'mon allow pool size one': 'true',
     'mon allow pool delete': 'true',
     'mon warn on pool no redundancy': 'false',
+    // The mon store is tiny and the data lives in RAM: never shut the mon down because the disk is fullish.
+    'mon data avail warn': '1',
+    'mon data avail crit': '0',
     'osd pool default size': '1',
     'osd pool default min size': '1',
     'osd pool default pg num': '8',
@@ -73,6 +114,10 @@ function cephConf({ dir, fsid, monPort, rgwPort, config }) {
     'osd pool default pg autoscale mode': 'off',
     'osd crush chooseleaf type': '0',
     'mon max pg per osd': '1000',
+    // We place osd.0 in the CRUSH map ourselves: the OSD's own early mon commands sometimes carry a zero
+    // fsid ("wrong fsid", osd exits) when several clusters start at once.
+    'osd crush update on start': 'false',
+    'osd class update on start': 'false',
     // Each mon command otherwise waits ~1 s for the next paxos round: 11 s -> 1 s for the rgw pools.
     'paxos propose interval': '0.05',
     'paxos min wait': '0.01',
@@ -95,17 +140,28 @@ export async function startRgw({
 } = {}) {
   const L = makeLog(log);
   const t0 = Date.now();
+  for (const sc of storageClasses) {
+    if (!/^[A-Z][A-Z0-9_]*$/.test(sc)) throw new Error(`startRgw: storage class names look like GLACIER or STANDARD_IA, got ${JSON.stringify(sc)}`);
+  }
   const bins = await ensureTools(L);
   const parent = path.resolve(dataDir || os.tmpdir());
   fs.mkdirSync(parent, { recursive: true });
+  sweepStaleDirs(parent, L);
   const dir = fs.mkdtempSync(path.join(parent, 'rgw-'));
+  fs.writeFileSync(path.join(dir, OWNER_FILE), String(process.pid));
   const logDir = path.join(dir, 'log');
   for (const d of ['run', 'log', 'mon', 'osd/ceph-0', 'rgw', 'crash']) fs.mkdirSync(path.join(dir, d), { recursive: true });
 
   const daemons = [];
   let stopped = false;
   const killAllSync = () => {
-    for (const c of daemons) if (!c.exitInfo) try { process.kill(c.pid, 'SIGKILL'); } catch { /* gone */ }
+    for (const c of daemons) {
+      try {
+        if (!c.exitInfo) process.kill(c.pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
     fs.rmSync(dir, { recursive: true, force: true });
   };
   const unregister = onExit(killAllSync);
@@ -121,7 +177,10 @@ export async function startRgw({
   try {
     const monPort = await freePort();
     const rgwPort = port ?? (await freePort());
-    if (!(await isPortFree(rgwPort))) throw new Error(`port ${rgwPort} on 127.0.0.1 is already in use`);
+    if (!(await isPortFree(rgwPort))) {
+      await stop();
+      throw new Error(`cannot start radosgw: port ${rgwPort} on 127.0.0.1 is already in use; pass another port (or none to pick a free one)`);
+    }
     const conf = path.join(dir, 'ceph.conf');
     const fsid = crypto.randomUUID();
     fs.writeFileSync(conf, cephConf({ dir, fsid, monPort, rgwPort, config }));
@@ -134,33 +193,45 @@ export async function startRgw({
     };
     const deadDaemon = () => {
       const d = daemons.find((c) => c.exitInfo);
-      return d && `${d.describeExit()}; see ${logDir}`;
+      return d && d.describeExit();
     };
-    // Fails fast with the daemon logs if one of them died while a step was running.
-    const step = async (what, p) => {
-      try {
-        return await p;
-      } catch (e) {
-        const dead = deadDaemon();
-        throw new Error(`Ceph RADOS Gateway setup failed at "${what}": ${dead ? `${dead}\n` : ''}${e.message}`);
+    // Runs fn(), retrying the known start-up race: a client's first mon command can go out with a zero
+    // fsid ("wrong fsid" / "problem getting command descriptions", EPERM) when several clusters start at
+    // once. Names the step and any daemon that died in the error.
+    const step = async (what, fn, { okIf } = {}) => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await fn();
+        } catch (e) {
+          const dead = deadDaemon();
+          if (!dead && okIf?.(e)) return { stdout: '', stderr: '' };
+          if (!dead && attempt < 6 && /wrong fsid|problem getting command descriptions|Operation not permitted/i.test(e.message)) {
+            await sleep(200 * attempt);
+            continue;
+          }
+          throw new Error(`Ceph RADOS Gateway setup failed at "${what}": ${dead ? `${dead} (logs in ${logDir})\n` : ''}${e.message}`);
+        }
       }
     };
 
     // 1. monitor
-    await step('monmaptool', run(bins.monmaptool, ['--create', '--addv', 'a', `[v1:127.0.0.1:${monPort}]`, '--fsid', fsid, path.join(dir, 'monmap')]));
-    await step('ceph-mon --mkfs', ceph('ceph-mon', ['--mkfs', '-i', 'a', '--monmap', path.join(dir, 'monmap')]));
+    await step('monmaptool', () => run(bins.monmaptool, ['--create', '--addv', 'a', `[v1:127.0.0.1:${monPort}]`, '--fsid', fsid, path.join(dir, 'monmap')]));
+    await step('ceph-mon --mkfs', () => ceph('ceph-mon', ['--mkfs', '-i', 'a', '--monmap', path.join(dir, 'monmap')]));
     daemon('ceph-mon', ['-i', 'a'], 'mon.a');
     // 2. one memstore OSD
     const osdUuid = crypto.randomUUID();
-    const { stdout: osdId } = await step('ceph osd new', ceph('ceph', ['--connect-timeout', '30', 'osd', 'new', osdUuid], { timeoutMs: 40_000 }));
+    const { stdout: osdId } = await step('ceph osd new', () => ceph('ceph', ['--connect-timeout', '30', 'osd', 'new', osdUuid], { timeoutMs: 40_000 }));
     if (osdId.trim() !== '0') throw new Error(`ceph osd new returned id ${osdId.trim()}, expected 0`);
-    await step('ceph-osd --mkfs', ceph('ceph-osd', ['-i', '0', '--mkfs', '--osd-uuid', osdUuid]));
+    await step('ceph osd crush add', () => ceph('ceph', ['--connect-timeout', '30', 'osd', 'crush', 'add', 'osd.0', '1', 'root=default', 'host=localhost'], { timeoutMs: 40_000 }));
+    await step('ceph-osd --mkfs', () => ceph('ceph-osd', ['-i', '0', '--mkfs', '--osd-uuid', osdUuid]));
     daemon('ceph-osd', ['-i', '0'], 'osd.0');
     // 3. S3 user (this also creates the default realm/zonegroup/zone and the rgw pools)
-    await step('radosgw-admin user create', ceph('radosgw-admin', ['user', 'create', '--uid=lifeboat', '--display-name=Lifeboat tests', `--access-key=${accessKeyId}`, `--secret-key=${secretAccessKey}`]));
+    await step('radosgw-admin user create', () => ceph('radosgw-admin', ['user', 'create', '--uid=lifeboat', '--display-name=Lifeboat tests', `--access-key=${accessKeyId}`, `--secret-key=${secretAccessKey}`]), {
+      okIf: (e) => /exists/i.test(e.message), // an earlier attempt got through after all
+    });
     for (const sc of storageClasses) {
-      await step(`add storage class ${sc}`, ceph('radosgw-admin', ['zonegroup', 'placement', 'add', '--rgw-zonegroup=default', '--placement-id=default-placement', `--storage-class=${sc}`]));
-      await step(`add storage class ${sc}`, ceph('radosgw-admin', ['zone', 'placement', 'add', '--rgw-zone=default', '--placement-id=default-placement', `--storage-class=${sc}`, `--data-pool=default.rgw.${sc.toLowerCase()}.data`]));
+      await step(`add storage class ${sc}`, () => ceph('radosgw-admin', ['zonegroup', 'placement', 'add', '--rgw-zonegroup=default', '--placement-id=default-placement', `--storage-class=${sc}`]));
+      await step(`add storage class ${sc}`, () => ceph('radosgw-admin', ['zone', 'placement', 'add', '--rgw-zone=default', '--placement-id=default-placement', `--storage-class=${sc}`, `--data-pool=default.rgw.${sc.toLowerCase()}.data`]));
     }
     // 4. radosgw
     daemon('radosgw', ['-n', 'client.rgw'], 'client.rgw');
@@ -198,7 +269,8 @@ export async function startRgw({
     L.info(`radosgw ready at ${endpoint} in ${((Date.now() - t0) / 1000).toFixed(1)}s (dir ${dir})`);
     return { endpoint, region, accessKeyId, secretAccessKey, storageClasses: [...storageClasses], dir, logDir, stop };
   } catch (e) {
-    const logs = ['mon.a', 'osd.0', 'client.rgw']
+    if (stopped) throw e; // a precondition failed before any daemon ran
+    const logs = ['client.rgw', 'osd.0', 'mon.a']
       .filter((n) => fs.existsSync(path.join(logDir, `${n}.log`)))
       .map((n) => `--- ${n}.log ---\n${tailFile(path.join(logDir, `${n}.log`), 8)}`)
       .join('\n');

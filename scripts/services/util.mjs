@@ -6,7 +6,8 @@
 //   freePort() -> Promise<number>                        (a currently free TCP port on 127.0.0.1)
 //   isPortFree(port) -> Promise<boolean>
 //   waitFor(fn, { timeoutMs, intervalMs, what, hint, abortIf }) -> first truthy value of fn()
-//   run(cmd, args, { env, cwd, asUser, timeoutMs, input }) -> { stdout, stderr }; rejects with stderr in the message
+//   run(cmd, args, { env, cwd, asUser, timeoutMs, input }) -> { stdout, stderr }; rejects with stderr in the message;
+//       asUser (when root) runs it via runuser; the command is killed if this process dies
 //   spawnDaemon(cmd, args, { logFile, env, cwd, name }) -> ChildProcess (+ .exited promise, .exitInfo);
 //       killed with SIGKILL if this process dies (setpriv --pdeathsig when available, plus an exit hook)
 //   onExit(fn) -> unregister   (fn runs synchronously on process exit / SIGINT / SIGTERM / SIGHUP)
@@ -68,7 +69,7 @@ export function run(cmd, args = [], { env, cwd, asUser, timeoutMs = 120_000, inp
   let file = cmd;
   let argv = args;
   if (asUser && isRoot()) {
-    file = 'runuser';
+    file = which('runuser') || 'runuser';
     argv = ['-u', asUser, '--', cmd, ...args];
   }
   if (canPdeathsig()) {
