@@ -1,9 +1,8 @@
 // `npm start`: everything from a fresh clone. Installs dependencies, uses Postgres/Redis at DATABASE_URL /
 // REDIS_URL when reachable (otherwise starts its own under LIFEBOAT_DATA_DIR), migrates, seeds, builds,
 // then runs the console on 127.0.0.1:PORT and one worker. Ctrl-C stops everything it started.
-import { spawn } from 'node:child_process';
 import { resolve, join } from 'node:path';
-import { buildConsole, ensureDependencies, generatePrismaClient, loadOrCreateSecrets, migrate, root, run, say } from './setup/steps.mjs';
+import { buildConsole, ensureDependencies, generatePrismaClient, loadOrCreateSecrets, migrate, root, run, say, spawnService } from './setup/steps.mjs';
 
 const started = [];
 let stopping = false;
@@ -27,17 +26,15 @@ function checkPort(raw) {
   return port;
 }
 
-function spawnChild(name, cmd, args, env) {
-  const child = spawn(cmd, args, { cwd: root, env, stdio: 'inherit' });
-  const exited = new Promise((res) => child.on('exit', res));
-  started.push({ name, stop: async () => { child.kill('SIGTERM'); await exited; } });
-  child.on('exit', (code, signal) => {
+function startChild(name, bin, args, env) {
+  const service = spawnService(name, bin, args, { env, graceMs: 70_000 });
+  started.push(service);
+  service.child.on('exit', (code, signal) => {
     if (!stopping) {
       say(`${name} exited (${signal ?? code}); stopping everything`);
       void stopAll(1);
     }
   });
-  return child;
 }
 
 async function waitForHealth(url, ms) {
@@ -78,13 +75,16 @@ try {
   };
   await generatePrismaClient();
   await migrate(env);
-  await run('npx', ['tsx', 'scripts/db/seed.ts'], { env });
+  const seedOutput = await run('npx', ['tsx', 'scripts/db/seed.ts'], { env, quiet: true });
+  const adminLine = seedOutput.split('\n').find((l) => l.startsWith('Admin login:'));
   await buildConsole(env);
 
-  spawnChild('worker', 'npx', ['tsx', 'worker/main.ts'], env);
-  spawnChild('console', 'npx', ['next', 'start', '--hostname', '127.0.0.1', '--port', String(port)], env);
+  startChild('worker', 'tsx', ['worker/main.ts'], env);
+  startChild('console', 'next', ['start', '--hostname', '127.0.0.1', '--port', String(port)], env);
   await waitForHealth(`http://127.0.0.1:${port}/api/health`, 60_000);
   say(`ready in ${((Date.now() - t0) / 1000).toFixed(1)} s: open ${env.NEXTAUTH_URL} (Ctrl-C stops everything)`);
+  say(adminLine ?? `sign in as the admin created at first start (${process.env.LIFEBOAT_ADMIN_EMAIL || 'admin@lifeboat.local'}; its password was printed then, or is LIFEBOAT_ADMIN_PASSWORD)`);
+  if (adminLine) say('this password is shown only once: keep it');
 } catch (err) {
   console.error(`[lifeboat] start failed: ${err instanceof Error ? err.message : err}`);
   await stopAll(1);

@@ -2,11 +2,10 @@
 // catalog database, its own Redis, a Ceph RADOS Gateway for S3, Chromium), runs the unit/integration
 // suite (vitest) and the browser/API journeys (Playwright against `next start` + a worker), stops what it
 // started and ends with one line "N passed, N failed".
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildConsole, ensureDependencies, generatePrismaClient, loadOrCreateSecrets, migrate, root, run, say } from './setup/steps.mjs';
+import { buildConsole, ensureDependencies, generatePrismaClient, loadOrCreateSecrets, migrate, run, say, spawnService } from './setup/steps.mjs';
 
 const cleanups = [];
 const timings = {};
@@ -35,15 +34,15 @@ function counts(file, pick) {
   return pick(JSON.parse(readFileSync(file, 'utf8')));
 }
 
-function startProcess(name, cmd, args, env) {
-  const child = spawn(cmd, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'], detached: false });
+function startProcess(name, bin, args, env) {
   let tail = '';
-  const keep = (d) => { tail = (tail + d).slice(-20000); if (process.env.LIFEBOAT_TEST_VERBOSE) process.stderr.write(d); };
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
-  const exited = new Promise((r) => child.on('exit', r));
-  cleanups.push(async () => { child.kill('SIGTERM'); await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]); child.kill('SIGKILL'); });
-  return { child, tail: () => tail };
+  const output = (d) => {
+    tail = (tail + d).slice(-20000);
+    if (process.env.LIFEBOAT_TEST_VERBOSE) process.stderr.write(d);
+  };
+  const service = spawnService(name, bin, args, { env, output, graceMs: 10_000 });
+  cleanups.push(() => service.stop());
+  return { tail: () => tail };
 }
 
 async function waitForHttp(url, ms, what) {
@@ -120,8 +119,8 @@ try {
     const baseUrl = `http://127.0.0.1:${port}`;
     Object.assign(env, { NEXTAUTH_URL: baseUrl, LIFEBOAT_TEST_BASE_URL: baseUrl });
     await timed('next build', () => buildConsole(env));
-    const worker = startProcess('worker', 'npx', ['tsx', 'worker/main.ts'], env);
-    const web = startProcess('console', 'npx', ['next', 'start', '--hostname', '127.0.0.1', '--port', String(port)], env);
+    const worker = startProcess('worker', 'tsx', ['worker/main.ts'], env);
+    const web = startProcess('console', 'next', ['start', '--hostname', '127.0.0.1', '--port', String(port)], env);
     await waitForHttp(`${baseUrl}/api/health`, 60_000, 'the console').catch((e) => { throw new Error(`${e.message}\n${web.tail()}\n${worker.tail()}`); });
     const out = join(work, 'playwright.json');
     await timed('playwright', () =>

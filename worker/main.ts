@@ -1,5 +1,6 @@
 // Worker process: one BullMQ Worker per job kind. SIGTERM/SIGINT close the workers gracefully: running
-// jobs finish (or their lock lapses and another worker takes them over); nothing is lost.
+// jobs get LIFEBOAT_WORKER_SHUTDOWN_GRACE_SECONDS to finish; past that the process exits and BullMQ's
+// stalled-job check hands them to another worker (jobs are safe to run twice). Nothing is lost.
 import { hostname } from 'node:os';
 import { Queue, Worker } from 'bullmq';
 import { readEnvOrExit } from '../lib/config/env';
@@ -10,10 +11,17 @@ import { makeProcessor } from './processor';
 import { reconcileStaleRuns } from './reconcile';
 import { handlers } from './handlers';
 
-const env = readEnvOrExit(['DATABASE_URL', 'REDIS_URL', 'LIFEBOAT_SECRET_KEY', 'LIFEBOAT_WORKER_CONCURRENCY']);
+const env = readEnvOrExit(['DATABASE_URL', 'REDIS_URL', 'LIFEBOAT_SECRET_KEY', 'LIFEBOAT_WORKER_CONCURRENCY', 'LIFEBOAT_WORKER_SHUTDOWN_GRACE_SECONDS']);
 const workerId = `${hostname()}:${process.pid}`;
 const db = createDb(env.DATABASE_URL);
 const connection = workerConnection();
+let lastRedisWarning = 0;
+connection.on('error', (err) => {
+  // ioredis reconnects by itself; say so at most every 10 s instead of once per attempt.
+  if (Date.now() - lastRedisWarning < 10_000) return;
+  lastRedisWarning = Date.now();
+  log.warn({ err: err.message }, 'Redis connection error; reconnecting');
+});
 
 const queues = new Map<string, Queue>();
 const kindToQueue = new Map<string, string>();
@@ -32,7 +40,7 @@ const workers = handlers.map(
       autorun: true,
     }),
 );
-for (const w of workers) w.on('error', (err) => log.error({ err, queue: w.name }, 'worker error'));
+for (const w of workers) w.on('error', (err) => log.debug({ err, queue: w.name }, 'worker error'));
 log.info({ workerId, queues: [...queues.keys()] }, 'worker ready');
 
 let closing = false;
@@ -40,6 +48,10 @@ async function shutdown(signal: string) {
   if (closing) return;
   closing = true;
   log.info({ signal }, 'worker closing: waiting for running jobs');
+  setTimeout(() => {
+    log.warn('shutdown grace period over: exiting; unfinished jobs will be picked up again by a worker');
+    process.exit(1);
+  }, env.LIFEBOAT_WORKER_SHUTDOWN_GRACE_SECONDS * 1000).unref();
   await Promise.all(workers.map((w) => w.close()));
   await Promise.all([...queues.values()].map((q) => q.close()));
   await db.$disconnect();

@@ -132,16 +132,24 @@ describe('S3BlobStore specifics', () => {
   it('leaves no incomplete multipart upload when a streamed put is aborted midway', async () => {
     const store = makeS3({ prefix: 'abort' });
     const ac = new AbortController();
-    let sent = 0;
+    const sent: string[] = [];
+    // Abort the moment the first part goes out, so parts are in flight when the abort lands.
+    store.client.middlewareStack.add((next, context) => async (args) => {
+      const name = (context as { commandName?: string }).commandName ?? '?';
+      sent.push(name);
+      if (name === 'UploadPartCommand') ac.abort();
+      return next(args);
+    }, { step: 'initialize', name: 'lifeboatTestAbortOnFirstPart' });
     const body = () => Readable.from((async function* () {
-      for (let i = 0; i < 64; i++) {
-        if (sent >= 20 * 1024 * 1024) ac.abort(); // two parts are on their way by now
-        sent += 1024 * 1024;
-        yield randomBytes(1024 * 1024);
-      }
+      for (let i = 0; i < 64; i++) yield randomBytes(1024 * 1024);
     })(), { objectMode: false });
     await expect(store.put('big', body, { signal: ac.signal })).rejects.toMatchObject({ name: 'AbortError' });
+    // Checked right after put rejected: no waiting for a background cleanup.
     expect(await incompleteUploads()).toEqual([]);
+    expect(sent).toContain('CreateMultipartUploadCommand');
+    expect(sent).toContain('UploadPartCommand');
+    expect(sent).toContain('AbortMultipartUploadCommand');
+    expect(sent).not.toContain('CompleteMultipartUploadCommand');
     await expect(store.head('big')).rejects.toBeInstanceOf(BlobNotFoundError);
   });
 

@@ -28,6 +28,7 @@ const shapes = {
   NEXTAUTH_URL: url(['http:', 'https:'], 'http://127.0.0.1:3000').default('http://127.0.0.1:3000'),
   LIFEBOAT_DATA_DIR: z.string().min(1).default('./.lifeboat'),
   LIFEBOAT_WORKER_CONCURRENCY: positiveInt(2),
+  LIFEBOAT_WORKER_SHUTDOWN_GRACE_SECONDS: positiveInt(60),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'is malformed: expected one of fatal, error, warn, info, debug, trace, silent' }).default('info'),
 } as const;
 

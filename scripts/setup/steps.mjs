@@ -2,6 +2,7 @@
 // install npm dependencies when missing or stale, keep generated secrets, generate the Prisma client,
 // migrate, and build the console only when its sources changed since the last build.
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -88,4 +89,41 @@ export async function buildConsole(env) {
   await run('npx', ['next', 'build'], { env: { ...env, NEXT_TELEMETRY_DISABLED: '1' }, quiet: true });
   writeFileSync(stamp, fp);
   return true;
+}
+
+/**
+ * Starts a long-running child (console, worker) in its own process group, from node_modules/.bin directly
+ * (npx does not pass signals on). stop() sends SIGTERM to the whole group, then SIGKILL after graceMs.
+ */
+export function spawnService(name, bin, args, { env, output = 'inherit', graceMs = 15_000 } = {}) {
+  const child = spawn(join(root, 'node_modules/.bin', bin), args, {
+    cwd: root,
+    env,
+    detached: true,
+    stdio: output === 'inherit' ? 'inherit' : ['ignore', 'pipe', 'pipe'],
+  });
+  if (output !== 'inherit') {
+    child.stdout.on('data', output);
+    child.stderr.on('data', output);
+  }
+  const exited = child.exitCode !== null ? Promise.resolve() : once(child, 'exit');
+  const signalGroup = (sig) => {
+    try {
+      process.kill(-child.pid, sig);
+    } catch {}
+  };
+  process.on('exit', () => signalGroup('SIGKILL'));
+  return {
+    name,
+    child,
+    exited,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return signalGroup('SIGKILL');
+      signalGroup('SIGTERM');
+      const timer = setTimeout(() => signalGroup('SIGKILL'), graceMs);
+      await exited;
+      clearTimeout(timer);
+      signalGroup('SIGKILL'); // anything the child left behind in its group
+    },
+  };
 }
