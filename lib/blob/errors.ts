@@ -101,11 +101,6 @@ export function isAbortError(err: unknown): boolean {
   return err instanceof Error && (err.name === 'AbortError' || (err as { code?: unknown }).code === 'ABORT_ERR');
 }
 
-/** Throws the signal's reason if it is aborted (the standard AbortError unless the caller gave another). */
-export function throwIfAborted(signal: AbortSignal | undefined): void {
-  signal?.throwIfAborted();
-}
-
 function where(store: string | undefined): string {
   return store ? ` in ${store}` : '';
 }

@@ -16,7 +16,7 @@ export { getBuffer, readAll } from './io';
 export { LocalBlobStore, type LocalBlobStoreOptions } from './local';
 export { S3BlobStore, type S3BlobStoreConfig } from './s3';
 export { translateError } from './s3-errors';
-export { withRetries, type RetryOptions } from './retrying';
+export { retryTransient, withRetries, type RetryOptions } from './retrying';
 export { createBlobMetrics, snapshotMetrics, withMetrics, type BlobMetrics, type OpMetrics } from './metrics';
 export { withReadOnly } from './readonly';
 export { withFaults, type FaultRule, type FaultStats, type FaultyBlobStore } from './faulty';

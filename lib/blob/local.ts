@@ -16,7 +16,7 @@
  * its directory recreates the directory and tries again.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, rename, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { open, readdir, rename, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { Readable, addAbortSignal } from 'node:stream';
 import {
@@ -24,6 +24,7 @@ import {
   type BlobOp,
 } from './errors';
 import { guardStream, openBody } from './io';
+import { errCode, fsyncDir, mkdirs } from './local-fs';
 import { compareKeys, validateKey, validatePrefix } from './keys';
 import type {
   BlobBody, BlobListEntry, BlobMetadata, BlobStore, ByteRange, DeleteOptions, GetOptions, HeadOptions,
@@ -270,45 +271,4 @@ function checkRange(key: string, size: number, range: ByteRange | undefined, sto
       { key, op: 'get', store });
   }
   return { offset, length };
-}
-
-/**
- * mkdir -p returning the first directory created (undefined if none). Hand-written because Node's
- * recursive mkdir spins forever where mkdir fails with ENOENT although the parent exists (e.g. /proc).
- */
-async function mkdirs(dir: string): Promise<string | undefined> {
-  try {
-    await mkdir(dir);
-    return dir;
-  } catch (err) {
-    const code = errCode(err);
-    if (code === 'EEXIST') {
-      if ((await stat(dir)).isDirectory()) return undefined;
-      throw err;
-    }
-    const parent = dirname(dir);
-    if (code !== 'ENOENT' || parent === dir) throw err;
-    const first = await mkdirs(parent);
-    if (first === undefined && !(await stat(parent)).isDirectory()) throw err;
-    try {
-      await mkdir(dir);
-    } catch (again) {
-      if (errCode(again) !== 'EEXIST') throw again;
-    }
-    return first ?? dir;
-  }
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-function errCode(err: unknown): string | undefined {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : undefined;
 }

@@ -13,7 +13,7 @@ import { validatePrefix } from './keys';
 import { LocalBlobStore } from './local';
 import { createBlobMetrics, withMetrics, type BlobMetrics } from './metrics';
 import { withReadOnly } from './readonly';
-import { withRetries, type RetryOptions } from './retrying';
+import { retryTransient, withRetries, type RetryOptions } from './retrying';
 import { S3BlobStore } from './s3';
 import type { BlobStore } from './types';
 
@@ -66,7 +66,7 @@ export interface OpenedBlobStore {
   store: BlobStore;
   metrics: BlobMetrics;
   config: BlobStoreConfig;
-  /** Creates the directory or bucket if missing. */
+  /** Creates the directory or bucket if missing (retried like the store's operations). */
   ensureExists(signal?: AbortSignal): Promise<void>;
   /** Releases sockets (S3). */
   close(): void;
@@ -95,7 +95,9 @@ export function openBlobStore(input: BlobStoreConfigInput, options: OpenBlobStor
     const { kind: _kind, ...s3config } = config;
     const s3 = new S3BlobStore(s3config);
     raw = s3;
-    ensureExists = (signal) => s3.ensureBucket({ signal });
+    ensureExists = (signal) => options.retry === false
+      ? s3.ensureBucket({ signal })
+      : retryTransient('ensureBucket', '', () => s3.ensureBucket({ signal }), options.retry, signal);
     close = () => s3.destroy();
   }
   let store = withMetrics(raw, { metrics });

@@ -28,28 +28,49 @@ export interface RetryOptions {
   onRetry?: (info: { op: BlobOp; key: string; attempt: number; delayMs: number; error: unknown }) => void;
 }
 
-export function withRetries(inner: BlobStore, opts: RetryOptions = {}): BlobStore {
-  const maxAttempts = Math.max(1, opts.maxAttempts ?? 5);
+interface Policy {
+  maxAttempts: number;
+  backoff: (op: BlobOp, key: string, attempt: number, error: unknown, signal?: AbortSignal) => Promise<void>;
+}
+
+function policy(opts: RetryOptions): Policy {
   const base = opts.baseDelayMs ?? 100;
   const max = opts.maxDelayMs ?? 10_000;
   const random = opts.random ?? Math.random;
+  return {
+    maxAttempts: Math.max(1, opts.maxAttempts ?? 5),
+    async backoff(op, key, attempt, error, signal) {
+      const delayMs = Math.round(random() * Math.min(max, base * 2 ** (attempt - 1)));
+      opts.onRetry?.({ op, key, attempt, delayMs, error });
+      await sleep(delayMs, undefined, { signal });
+    },
+  };
+}
 
-  async function backoff(op: BlobOp, key: string, attempt: number, error: unknown, signal?: AbortSignal) {
-    const delayMs = Math.round(random() * Math.min(max, base * 2 ** (attempt - 1)));
-    opts.onRetry?.({ op, key, attempt, delayMs, error });
-    await sleep(delayMs, undefined, { signal });
-  }
-
-  async function run<T>(op: BlobOp, key: string, signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await fn();
-      } catch (err) {
-        if (!isTransient(err) || attempt >= maxAttempts || signal?.aborted) throw err;
-        await backoff(op, key, attempt, err, signal);
-      }
+async function attempt<T>(p: Policy, op: BlobOp, key: string, signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
+  for (let n = 1; ; n++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!isTransient(err) || n >= p.maxAttempts || signal?.aborted) throw err;
+      await p.backoff(op, key, n, err, signal);
     }
   }
+}
+
+/** Runs one call under the retry policy (for calls outside the BlobStore interface, e.g. ensureBucket). */
+export function retryTransient<T>(
+  op: BlobOp, key: string, fn: () => Promise<T>, opts: RetryOptions = {}, signal?: AbortSignal,
+): Promise<T> {
+  return attempt(policy(opts), op, key, signal, fn);
+}
+
+export function withRetries(inner: BlobStore, opts: RetryOptions = {}): BlobStore {
+  const p = policy(opts);
+  const { maxAttempts } = p;
+  const backoff = p.backoff;
+  const run = <T>(op: BlobOp, key: string, signal: AbortSignal | undefined, fn: () => Promise<T>) =>
+    attempt(p, op, key, signal, fn);
 
   async function* list(prefix: string, lopts: ListOptions = {}): AsyncGenerator<BlobListEntry> {
     let last = lopts.startAfter;

@@ -124,6 +124,9 @@ describe('S3BlobStore specifics', () => {
       expect(opened.metrics.ops.head).toMatchObject({ calls: 3, errors: 3 });
       const put = await opened.store.put('k', () => streamOf(randomBytes(1000))).catch((e: unknown) => e);
       expect(put).toBeInstanceOf(TransientBlobError);
+      retries.length = 0;
+      await expect(opened.ensureExists()).rejects.toBeInstanceOf(TransientBlobError);
+      expect(retries).toEqual([1, 2]);
     } finally {
       opened.close();
     }

@@ -16,7 +16,7 @@
  * Concurrency: one S3Client per store, safe for concurrent calls; call destroy() to release sockets.
  */
 import {
-  AbortMultipartUploadCommand, CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, HeadBucketCommand,
+  AbortMultipartUploadCommand, type BucketLocationConstraint, CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, HeadBucketCommand,
   HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, type StorageClass,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
@@ -62,6 +62,7 @@ export class S3BlobStore implements BlobStore {
   private readonly partSize: number;
   private readonly queueSize: number;
   private readonly storageClass: string | undefined;
+  private readonly locationConstraint: string | undefined;
 
   constructor(cfg: S3BlobStoreConfig) {
     this.bucket = cfg.bucket;
@@ -71,6 +72,9 @@ export class S3BlobStore implements BlobStore {
     this.queueSize = cfg.queueSize ?? DEFAULT_QUEUE_SIZE;
     this.storageClass = cfg.storageClass;
     this.where = cfg.endpoint ?? `AWS ${cfg.region}`;
+    // AWS wants the region spelled out when creating a bucket outside us-east-1; other servers
+    // (RADOS Gateway) reject constraints that are not their zonegroup's name, so send none to them.
+    this.locationConstraint = cfg.endpoint === undefined && cfg.region !== 'us-east-1' ? cfg.region : undefined;
     this.client = new S3Client({
       region: cfg.region,
       endpoint: cfg.endpoint,
@@ -106,7 +110,10 @@ export class S3BlobStore implements BlobStore {
       if (status !== 404) throw this.fail(err, 'ensureBucket', undefined, opts.signal);
     }
     try {
-      await this.client.send(new CreateBucketCommand({ Bucket }), { abortSignal: opts.signal });
+      const CreateBucketConfiguration = this.locationConstraint
+        ? { LocationConstraint: this.locationConstraint as BucketLocationConstraint }
+        : undefined;
+      await this.client.send(new CreateBucketCommand({ Bucket, CreateBucketConfiguration }), { abortSignal: opts.signal });
     } catch (err) {
       if ((err as { name?: string }).name === 'BucketAlreadyOwnedByYou') return;
       throw this.fail(err, 'ensureBucket', undefined, opts.signal);

@@ -221,19 +221,19 @@ function runExitFns() {
     }
   }
 }
-/** Registers a synchronous cleanup for process exit and SIGINT/SIGTERM/SIGHUP. Returns an unregister function. */
+/** Registers a synchronous cleanup for process exit, and for SIGINT/SIGTERM/SIGHUP when the program has no handler of its own. Returns an unregister function. */
 export function onExit(fn) {
   if (!hooksInstalled) {
     hooksInstalled = true;
     process.on('exit', runExitFns);
     for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
       const handler = () => {
+        // A program with its own handler stops services in order (console and worker before Redis and
+        // Postgres); the 'exit' hook stays as the safety net. Otherwise clean up and re-raise.
+        if (process.listenerCount(sig) > 1) return;
         runExitFns();
-        // If nobody else handles this signal, restore the default behaviour (terminate) and re-raise.
-        if (process.listenerCount(sig) === 1) {
-          process.removeListener(sig, handler);
-          process.kill(process.pid, sig);
-        }
+        process.removeListener(sig, handler);
+        process.kill(process.pid, sig);
       };
       process.on(sig, handler);
     }
@@ -252,7 +252,8 @@ function canPdeathsig() {
 }
 
 /**
- * Starts a long-running child (not detached) with stdout+stderr appended to logFile.
+ * Starts a long-running child in its own process group (a terminal's Ctrl-C reaches only the parent, which
+ * stops services in order) with stdout+stderr appended to logFile.
  * The child is SIGKILLed if this process exits or is killed (even by SIGKILL, via setpriv --pdeathsig).
  * Returns the ChildProcess with .exited (Promise<{code, signal}>), .exitInfo (null while running),
  * and .stop(signal='SIGTERM', graceMs=5000) -> Promise (SIGKILL after graceMs).
@@ -260,7 +261,7 @@ function canPdeathsig() {
 export function spawnDaemon(cmd, args, { logFile, env, cwd, name = path.basename(cmd) } = {}) {
   const fd = fs.openSync(logFile, 'a');
   const [file, argv] = canPdeathsig() ? [setpriv, ['--pdeathsig', 'KILL', '--', cmd, ...args]] : [cmd, args];
-  const child = spawn(file, argv, { env: { ...process.env, ...env }, cwd, stdio: ['ignore', fd, fd], detached: false });
+  const child = spawn(file, argv, { env: { ...process.env, ...env }, cwd, stdio: ['ignore', fd, fd], detached: true });
   fs.closeSync(fd);
   child.exitInfo = null;
   const unregister = onExit(() => {
