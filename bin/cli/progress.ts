@@ -1,0 +1,42 @@
+// A single progress line on stderr, redrawn in place, only when stderr is a terminal (cron logs and pipes
+// get nothing but the final summary). Throttled to 5 updates a second.
+export type ProgressFigures = { done: number; total?: number; filesDone?: number; filesTotal?: number; label?: string };
+
+const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+export function formatBytes(n: number): string {
+  let i = 0;
+  let v = n;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
+}
+
+export class ProgressLine {
+  private last = 0;
+  private shown = false;
+  private readonly started = Date.now();
+
+  constructor(
+    private readonly verb: string,
+    private readonly out: NodeJS.WriteStream = process.stderr,
+  ) {}
+
+  update(p: ProgressFigures, force = false) {
+    if (!this.out.isTTY || (!force && Date.now() - this.last < 200)) return;
+    this.last = Date.now();
+    const secs = (Date.now() - this.started) / 1000;
+    const pct = p.total ? ` ${Math.min(100, (100 * p.done) / p.total).toFixed(1)}%` : '';
+    const files = p.filesDone !== undefined ? `, ${p.filesDone}${p.filesTotal !== undefined ? '/' + p.filesTotal : ''} files` : '';
+    const rate = secs > 0 ? `, ${formatBytes(p.done / secs)}/s` : '';
+    const line = `${this.verb}${pct} ${formatBytes(p.done)}${p.total ? ' of ' + formatBytes(p.total) : ''}${files}${rate}${p.label ? ' ' + p.label : ''}`;
+    const width = this.out.columns ?? 100;
+    this.out.write(`\r${line.slice(0, width - 1).padEnd(width - 1)}`);
+    this.shown = true;
+  }
+
+  done() {
+    if (this.shown) this.out.write('\r'.padEnd((this.out.columns ?? 100) - 1) + '\r');
+  }
+}

@@ -1,0 +1,82 @@
+// Index file JSON (docs/repository-format.md §8) and its validation. parseIndexFile checks a decrypted
+// index file with zod plus the rules zod cannot express (every blob lies inside its pack's blob area) and
+// throws IndexFormatError naming the object (e.g. "index/<id>") and every bad field. indexFileFor builds
+// the JSON for freshly stored packs. Pure functions.
+import { z } from 'zod';
+import { HEADER_LENGTH_SIZE, MAX_UINT32, MIN_SEALED_BLOB, type PackEntry } from '../pack/format';
+
+export const INDEX_VERSION = 1;
+
+export class IndexFormatError extends Error {
+  name = 'IndexFormatError';
+}
+
+const hexId = z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex characters');
+const uint32 = z.number().int().min(0).max(MAX_UINT32);
+
+const blobSchema = z.object({
+  id: hexId,
+  type: z.enum(['data', 'tree']),
+  offset: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  // A sealed blob is at least a box (29 bytes) around the compression byte.
+  length: uint32.min(MIN_SEALED_BLOB),
+  rawLength: uint32,
+});
+
+const packSchema = z.object({
+  id: hexId,
+  size: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  blobs: z.array(blobSchema).min(1, 'a pack lists at least one blob'),
+});
+
+export const indexFileSchema = z.object({
+  version: z.literal(INDEX_VERSION),
+  supersedes: z.array(hexId),
+  packs: z.array(packSchema),
+});
+
+export type IndexFile = z.output<typeof indexFileSchema>;
+export type IndexPack = IndexFile['packs'][number];
+export type IndexBlob = IndexPack['blobs'][number];
+
+/** Validates a decrypted index file; `what` names it in errors (e.g. "index/<id>"). */
+export function parseIndexFile(value: unknown, what: string): IndexFile {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new IndexFormatError(`${what}: not an index file (expected a JSON object)`);
+  }
+  const version = (value as { version?: unknown }).version;
+  if (version !== INDEX_VERSION) {
+    throw new IndexFormatError(`${what}: unsupported index version ${JSON.stringify(version)} (this Lifeboat reads version ${INDEX_VERSION})`);
+  }
+  const parsed = indexFileSchema.safeParse(value);
+  if (!parsed.success) throw new IndexFormatError(`${what}: invalid index file:\n${z.prettifyError(parsed.error)}`);
+  parsed.data.packs.forEach((pack, p) => {
+    const blobArea = pack.size - HEADER_LENGTH_SIZE - MIN_SEALED_BLOB; // the header is at least that big too
+    pack.blobs.forEach((b, i) => {
+      if (b.offset + b.length > blobArea) {
+        throw new IndexFormatError(`${what}: packs[${p}].blobs[${i}] (offset ${b.offset}, length ${b.length}) lies outside pack ${pack.id} of ${pack.size} bytes`);
+      }
+    });
+  });
+  return parsed.data;
+}
+
+/** A pack that is completely stored, as the index needs it. */
+export interface StoredPack {
+  id: string;
+  size: number;
+  entries: readonly PackEntry[];
+}
+
+/** The index file listing `packs` (which MUST already be stored, §11.1). */
+export function indexFileFor(packs: readonly StoredPack[], supersedes: readonly string[] = []): IndexFile {
+  return {
+    version: INDEX_VERSION,
+    supersedes: [...supersedes],
+    packs: packs.map((p) => ({
+      id: p.id,
+      size: p.size,
+      blobs: p.entries.map(({ id, type, offset, length, rawLength }) => ({ id, type, offset, length, rawLength })),
+    })),
+  };
+}

@@ -1,0 +1,91 @@
+// Tree node schema (docs/repository-format.md §9): one entry of a directory listing inside a tree blob.
+// Guarantees of a parsed node: `name` is a safe single path component (non-empty, not "." or "..", no "/",
+// no NUL, well-formed Unicode), so a restore joining names under its target cannot be steered outside it;
+// the mode's file-type bits agree with `type`; each type carries the field it needs (file: content,
+// dir: subtree, symlink: linkTarget, devices: rdev). 64-bit kernel values (times in ns, inode, dev, rdev)
+// are decimal strings so no precision is lost. Unknown fields are ignored. Pure and stateless.
+import { z } from 'zod';
+
+export const NODE_TYPES = ['file', 'dir', 'symlink', 'fifo', 'chardev', 'blockdev'] as const;
+export type NodeType = (typeof NODE_TYPES)[number];
+
+/** st_mode file-type bits (S_IFMT) per node type. */
+export const S_IFMT = 0o170000;
+export const TYPE_BITS: Record<NodeType, number> = {
+  file: 0o100000, dir: 0o040000, symlink: 0o120000, fifo: 0o010000, chardev: 0o020000, blockdev: 0o060000,
+};
+
+/** Why `name` is not a safe path component, or null when it is. */
+export function unsafeNameReason(name: string): string | null {
+  if (name === '') return 'name must not be empty';
+  if (name === '.' || name === '..') return `name must not be "${name}"`;
+  if (name.includes('/')) return 'name must not contain "/"';
+  if (name.includes('\0')) return 'name must not contain NUL';
+  if (/\p{Cs}/u.test(name)) return 'name must be well-formed Unicode (it holds a lone surrogate)';
+  return null;
+}
+
+const safeName = z.string().superRefine((name, ctx) => {
+  const reason = unsafeNameReason(name);
+  if (reason) ctx.addIssue({ code: 'custom', message: reason });
+});
+const uint = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+const UINT_RE = /^(0|[1-9][0-9]{0,19})$/;
+const UINT_MSG = 'must be an unsigned integer as a decimal string';
+const uintString = z.string().regex(UINT_RE, UINT_MSG);
+const nsString = z.string().regex(/^(0|-?[1-9][0-9]{0,19})$/, 'must be nanoseconds since the epoch as a decimal string');
+const ID_RE = /^[0-9a-f]{64}$/;
+const ID_MSG = 'must be a content id (64 lowercase hex characters)';
+const blobId = z.string().regex(ID_RE, ID_MSG);
+
+const common = {
+  name: safeName,
+  mode: z.number().int().min(0).max(0o177777),
+  uid: uint.optional(),
+  gid: uint.optional(),
+  user: z.string().optional(),
+  group: z.string().optional(),
+  mtimeNs: nsString,
+  ctimeNs: nsString.optional(),
+  size: uint,
+  inode: uintString.optional(),
+  dev: uintString.optional(),
+  links: uint.optional(),
+};
+
+const content = z.array(blobId, { error: 'files need "content" (a list of data blob ids, empty for an empty file)' });
+const subtree = z.string({ error: 'directories need "subtree" (a tree blob id)' }).regex(ID_RE, ID_MSG);
+const linkTarget = z.string({ error: 'symlinks need "linkTarget"' })
+  .min(1, 'linkTarget must not be empty')
+  .refine((t) => !t.includes('\0'), 'linkTarget must not contain NUL');
+const rdev = z.string({ error: 'devices need "rdev"' }).regex(UINT_RE, UINT_MSG);
+
+const fileNode = z.object({ ...common, type: z.literal('file'), content });
+const dirNode = z.object({ ...common, type: z.literal('dir'), subtree });
+const symlinkNode = z.object({ ...common, type: z.literal('symlink'), linkTarget });
+const fifoNode = z.object({ ...common, type: z.literal('fifo') });
+const chardevNode = z.object({ ...common, type: z.literal('chardev'), rdev });
+const blockdevNode = z.object({ ...common, type: z.literal('blockdev'), rdev });
+
+export const treeNodeSchema = z
+  .discriminatedUnion('type', [fileNode, dirNode, symlinkNode, fifoNode, chardevNode, blockdevNode], {
+    error: (i) => (i.code === 'invalid_union' ? `type must be one of ${NODE_TYPES.join(', ')}` : undefined),
+  })
+  .superRefine((node, ctx) => {
+    if ((node.mode & S_IFMT) !== TYPE_BITS[node.type]) {
+      ctx.addIssue({ code: 'custom', path: ['mode'], message: `mode 0o${node.mode.toString(8)} does not have the file-type bits of a ${node.type}` });
+    }
+  });
+
+export const treeSchema = z.object({ nodes: z.array(treeNodeSchema) });
+
+export type TreeNode = z.output<typeof treeNodeSchema>;
+export type FileNode = Extract<TreeNode, { type: 'file' }>;
+export type DirNode = Extract<TreeNode, { type: 'dir' }>;
+export type Tree = { nodes: TreeNode[] };
+
+/** Field order of the canonical encoding (§9); fields absent from a node are omitted. */
+export const NODE_KEY_ORDER = [
+  'name', 'type', 'mode', 'uid', 'gid', 'user', 'group', 'mtimeNs', 'ctimeNs', 'size', 'inode', 'dev', 'links',
+  'rdev', 'linkTarget', 'subtree', 'content',
+] as const;

@@ -1,0 +1,247 @@
+// Filesystem archiver: walks the given absolute paths and stores them as a tree of tree blobs and data
+// blobs (docs/repository-format.md §9). The root tree mirrors the absolute paths (/var/www is root ->
+// var -> www). Streams every file through the repository's chunker, so memory stays flat whatever the
+// file sizes. Incremental by default: a file whose metadata matches the parent snapshot's node (sameFile)
+// is not re-read; `full` re-reads and re-hashes everything. Unreadable entries are recorded in `errors`
+// and skipped; the backup goes on (the caller marks the snapshot partial). Aborts reject with the reason.
+import { constants, createReadStream, type BigIntStats } from 'node:fs';
+import { lstat, open, readdir, readlink } from 'node:fs/promises';
+import { join, resolve, sep } from 'node:path';
+import type { Readable } from 'node:stream';
+import { decodeTree, encodeTree, loadIdNames, nodeFromStat as rawNodeFromStat, sameFile, type IdNames, type TreeNode } from '../../repo/tree';
+import { excludeMatcher, type ExcludeMatcher } from './excludes';
+import { scanTotals, type ScanTotals } from './scan';
+
+export type BlobType = 'data' | 'tree';
+
+/** What the archiver needs from a repository. */
+export interface ArchiveRepo {
+  saveBlob(type: BlobType, data: Buffer, signal?: AbortSignal): Promise<{ id: string; stored: boolean; storedLength: number }>;
+  loadBlob(id: string, signal?: AbortSignal): Promise<Buffer>;
+  hasBlob(id: string): boolean;
+  chunks(readable: Readable): AsyncIterable<Buffer>;
+}
+
+export type ArchiveProgress = { filesDone: number; bytesDone: number; filesTotal?: number; bytesTotal?: number; currentPath?: string };
+export type ArchiveError = { path: string; message: string };
+
+export type ArchiveOptions = {
+  paths: string[];
+  excludes?: string[];
+  oneFileSystem?: boolean;
+  /** Root tree of the parent snapshot; files unchanged since it are not re-read unless `full`. */
+  parentTree?: string | null;
+  full?: boolean;
+  signal?: AbortSignal;
+  onProgress?: (p: ArchiveProgress) => void;
+};
+
+export type ArchiveSummary = {
+  files: number;
+  dirs: number;
+  bytes: number;
+  newFiles: number;
+  changedFiles: number;
+  unchangedFiles: number;
+  newBlobs: number;
+  addedBytes: number;
+  errors: ArchiveError[];
+};
+
+export type ArchiveResult = { tree: string; summary: ArchiveSummary };
+
+const READ_CHUNK = 1024 * 1024;
+
+export async function archive(repo: ArchiveRepo, opts: ArchiveOptions): Promise<ArchiveResult> {
+  const roots = normalizeRoots(opts.paths);
+  const excluded = excludeMatcher(opts.excludes ?? []);
+  const a = new Archiver(repo, opts, excluded, await loadIdNames());
+  const totals = scanTotals(roots, { excluded, oneFileSystem: !!opts.oneFileSystem, signal: opts.signal }).then(
+    (t) => (a.totals = t),
+    () => undefined,
+  );
+  const tree = await a.saveVirtual('/', roots, opts.parentTree ?? null);
+  await totals;
+  a.report(undefined, true);
+  return { tree, summary: a.summary };
+}
+
+/** Absolute, normalised, de-duplicated paths with nested ones dropped (/a/b is inside /a). */
+export function normalizeRoots(paths: string[]): string[] {
+  if (paths.length === 0) throw new Error('no paths to back up');
+  const abs = [...new Set(paths.map((p) => resolve(p)))].sort();
+  return abs.filter((p) => !abs.some((q) => q !== p && (q === '/' || p.startsWith(q + sep))));
+}
+
+type NodeExtra = Parameters<typeof rawNodeFromStat>[2];
+
+class Archiver {
+  totals: ScanTotals | undefined;
+  readonly summary: ArchiveSummary = { files: 0, dirs: 0, bytes: 0, newFiles: 0, changedFiles: 0, unchangedFiles: 0, newBlobs: 0, addedBytes: 0, errors: [] };
+  private lastReport = 0;
+
+  constructor(
+    private readonly repo: ArchiveRepo,
+    private readonly opts: ArchiveOptions,
+    private readonly excluded: ExcludeMatcher,
+    private readonly names: IdNames,
+  ) {}
+
+  report(currentPath?: string, force = false) {
+    if (!this.opts.onProgress || (!force && Date.now() - this.lastReport < 250)) return;
+    this.lastReport = Date.now();
+    this.opts.onProgress({ filesDone: this.summary.files, bytesDone: this.summary.bytes, filesTotal: this.totals?.files, bytesTotal: this.totals?.bytes, currentPath });
+  }
+
+  private async parentNodes(treeId: string | null | undefined): Promise<Map<string, TreeNode>> {
+    if (!treeId) return new Map();
+    try {
+      const tree = decodeTree(await this.repo.loadBlob(treeId, this.opts.signal), `tree ${treeId}`);
+      return new Map(tree.nodes.map((n) => [n.name, n]));
+    } catch {
+      return new Map(); // an unreadable parent only costs re-reading; the backup stays correct
+    }
+  }
+
+  /** A directory on the way to the selected roots: its own metadata, but only the selected children. */
+  async saveVirtual(dir: string, roots: string[], parentTree: string | null): Promise<string> {
+    const parent = await this.parentNodes(parentTree);
+    const names = new Map<string, string[]>();
+    for (const root of roots) {
+      if (root === dir) continue;
+      const rel = root.slice(dir === '/' ? 1 : dir.length + 1);
+      const first = rel.split(sep)[0]!;
+      names.set(first, [...(names.get(first) ?? []), root]);
+    }
+    if (roots.includes(dir)) return this.saveDir(dir, parent);
+    const nodes: TreeNode[] = [];
+    for (const [name, under] of [...names].sort(([a], [b]) => Buffer.compare(Buffer.from(a), Buffer.from(b)))) {
+      const path = join(dir, name);
+      const stat = await this.stat(path);
+      if (!stat) continue;
+      if (under.includes(path)) {
+        const node = await this.saveEntry(path, name, stat, parent.get(name), stat.dev);
+        if (node) nodes.push(node);
+      } else if (stat.isDirectory()) {
+        const prev = parent.get(name);
+        const subtree = await this.saveVirtual(path, under, prev?.type === 'dir' ? prev.subtree : null);
+        nodes.push(this.node(name, stat, { subtree }));
+      }
+    }
+    return this.saveTree(nodes);
+  }
+
+  private async saveDir(dir: string, parent: Map<string, TreeNode>, rootDev?: bigint): Promise<string> {
+    this.opts.signal?.throwIfAborted();
+    let names: string[];
+    try {
+      names = await readdir(dir);
+    } catch (err) {
+      this.error(dir, err);
+      names = [];
+    }
+    names.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+    const nodes: TreeNode[] = [];
+    for (const name of names) {
+      const path = join(dir, name);
+      if (this.excluded(path)) continue;
+      const stat = await this.stat(path);
+      if (!stat) continue;
+      const node = await this.saveEntry(path, name, stat, parent.get(name), rootDev ?? stat.dev);
+      if (node) nodes.push(node);
+    }
+    this.summary.dirs++;
+    return this.saveTree(nodes);
+  }
+
+  private async saveEntry(path: string, name: string, stat: BigIntStats, prev: TreeNode | undefined, rootDev: bigint): Promise<TreeNode | null> {
+    if (stat.isDirectory()) {
+      if (this.opts.oneFileSystem && stat.dev !== rootDev) return null;
+      const subtree = await this.saveDir(path, await this.parentNodes(prev?.type === 'dir' ? prev.subtree : null), rootDev);
+      return this.node(name, stat, { subtree });
+    }
+    if (stat.isFile()) {
+      const content = await this.saveFile(path, stat, prev);
+      return content ? this.node(name, stat, { content }) : null;
+    }
+    if (stat.isSymbolicLink()) {
+      try {
+        return this.node(name, stat, { linkTarget: await readlink(path) });
+      } catch (err) {
+        this.error(path, err);
+        return null;
+      }
+    }
+    if (stat.isFIFO() || stat.isCharacterDevice() || stat.isBlockDevice()) return this.node(name, stat, {});
+    return null; // sockets cannot be restored; skipped like restic does
+  }
+
+  private async saveFile(path: string, stat: BigIntStats, prev: TreeNode | undefined): Promise<string[] | null> {
+    const size = Number(stat.size);
+    if (!this.opts.full && prev && prev.type === 'file' && sameFile(prev, stat) && (prev.content ?? []).every((id) => this.repo.hasBlob(id))) {
+      this.summary.unchangedFiles++;
+      this.count(size, path);
+      return prev.content ?? [];
+    }
+    const content: string[] = [];
+    let handle;
+    try {
+      handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+      const stream = createReadStream('', { fd: handle.fd, autoClose: false, highWaterMark: READ_CHUNK, signal: this.opts.signal });
+      for await (const chunk of this.repo.chunks(stream)) {
+        const saved = await this.repo.saveBlob('data', chunk, this.opts.signal);
+        content.push(saved.id);
+        if (saved.stored) {
+          this.summary.newBlobs++;
+          this.summary.addedBytes += saved.storedLength;
+        }
+        this.summary.bytes += chunk.length;
+        this.report(path);
+      }
+    } catch (err) {
+      this.opts.signal?.throwIfAborted();
+      this.error(path, err);
+      return null;
+    } finally {
+      await handle?.close();
+    }
+    if (prev) this.summary.changedFiles++;
+    else this.summary.newFiles++;
+    this.count(0, path);
+    return content;
+  }
+
+  private count(bytes: number, path: string) {
+    this.summary.files++;
+    this.summary.bytes += bytes;
+    this.report(path);
+  }
+
+  private async saveTree(nodes: TreeNode[]): Promise<string> {
+    const saved = await this.repo.saveBlob('tree', encodeTree({ nodes }), this.opts.signal);
+    if (saved.stored) {
+      this.summary.newBlobs++;
+      this.summary.addedBytes += saved.storedLength;
+    }
+    return saved.id;
+  }
+
+  private node(name: string, stat: BigIntStats, extra: NodeExtra): TreeNode {
+    return rawNodeFromStat(name, stat, { ...extra, names: this.names });
+  }
+
+  private async stat(path: string): Promise<BigIntStats | null> {
+    try {
+      return await lstat(path, { bigint: true });
+    } catch (err) {
+      this.error(path, err);
+      return null;
+    }
+  }
+
+  private error(path: string, err: unknown) {
+    const e = err as NodeJS.ErrnoException;
+    this.summary.errors.push({ path, message: e.code ? `${e.code}: ${e.message.replace(/^[A-Z]+: /, '')}` : String(e.message ?? err) });
+  }
+}
+

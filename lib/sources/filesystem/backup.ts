@@ -1,0 +1,64 @@
+// A filesystem (or config) backup as one restore point: shared lock, parent snapshot for incremental
+// change detection, archive, flush packs and index, then the snapshot LAST (format §11). Any failure or
+// abort before the snapshot is written leaves no restore point; uploaded packs are reused by the next run.
+import { hostname, userInfo } from 'node:os';
+import type { Repository } from '../../repo/repository';
+import { latestSnapshotFor, type Snapshot, type SourceKind } from '../../repo/snapshot';
+import { archive, normalizeRoots, type ArchiveProgress } from './archiver';
+
+export type FilesystemBackupOptions = {
+  source: { kind: Extract<SourceKind, 'filesystem' | 'config'>; name: string };
+  paths: string[];
+  excludes?: string[];
+  oneFileSystem?: boolean;
+  full?: boolean;
+  tags?: string[];
+  meta?: Record<string, unknown>;
+  signal?: AbortSignal;
+  onProgress?: (p: ArchiveProgress) => void;
+};
+
+export type BackupResult = { snapshotId: string; snapshot: Snapshot };
+
+export async function backupFilesystem(repo: Repository, opts: FilesystemBackupOptions): Promise<BackupResult> {
+  const startTime = new Date();
+  const paths = normalizeRoots(opts.paths);
+  const lock = await repo.lock('backup', { signal: opts.signal });
+  const signal = opts.signal ? AbortSignal.any([opts.signal, lock.signal]) : lock.signal;
+  try {
+    const parent = opts.full ? undefined : latestSnapshotFor(await repo.listSnapshots(signal), { source: opts.source, paths, hostname: hostname() });
+    const { tree, summary } = await archive(repo, {
+      paths,
+      excludes: opts.excludes,
+      oneFileSystem: opts.oneFileSystem,
+      parentTree: parent?.snapshot.tree ?? null,
+      full: opts.full,
+      signal,
+      onProgress: opts.onProgress,
+    });
+    await repo.flush(signal);
+    const snapshot: Snapshot = {
+      version: 1,
+      time: new Date().toISOString(),
+      startTime: startTime.toISOString(),
+      hostname: hostname(),
+      username: userInfo().username,
+      source: opts.source,
+      paths,
+      tags: opts.tags ?? [],
+      tree,
+      parent: parent?.id ?? null,
+      mode: opts.full || !parent ? 'full' : 'incremental',
+      status: summary.errors.length ? 'partial' : 'complete',
+      summary,
+      meta: opts.meta ?? {},
+    };
+    const snapshotId = await repo.saveSnapshot(snapshot, signal);
+    return { snapshotId, snapshot };
+  } catch (err) {
+    await repo.content.abort(err).catch(() => {});
+    throw err;
+  } finally {
+    await lock.release().catch(() => {});
+  }
+}
