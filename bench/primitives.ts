@@ -99,7 +99,7 @@ function rate(pass: () => number): number {
 }
 
 const fmt = (mbps: number) => `${mbps.toFixed(0).padStart(6)} MB/s`;
-const row = (name: string, text: string) => console.log(`${name.padEnd(34)} ${text}`);
+const row = (name: string, text: string) => console.log(`${name.padEnd(38)} ${text}`);
 
 function benchCrypto(pieces: Piece[]): void {
   const data = pieces.map((p) => p.data);

@@ -25,8 +25,11 @@ describe('gear table', () => {
 
 describe('masks', () => {
   it('packs the one-bits at bits 30 downwards (published constants)', () => {
-    expect(masksFor(1 << 20)).toEqual({ maskS: 0x7ffffe00, maskL: 0x7fffe000 });
     expect(masksFor(1 << 13)).toEqual({ maskS: 0x7fff0000, maskL: 0x7ff00000 });
+    expect(masksFor(1 << 16)).toEqual({ maskS: 0x7fffe000, maskL: 0x7ffe0000 });
+    expect(masksFor(1 << 18)).toEqual({ maskS: 0x7ffff800, maskL: 0x7fff8000 });
+    expect(masksFor(1 << 20)).toEqual({ maskS: 0x7ffffe00, maskL: 0x7fffe000 });
+    expect(masksFor(1 << 22)).toEqual({ maskS: 0x7fffff80, maskL: 0x7ffff800 });
     expect(judgementMask(27)).toBe(0x7ffffff0);
     expect(judgementMask(6)).toBe(0x7e000000);
   });

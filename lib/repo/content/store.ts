@@ -94,7 +94,8 @@ export class ContentStore {
 
   /**
    * Stores a blob unless the repository already has it. Resolves once the blob is in the open pack (it is
-   * durable only after a later flush() resolves). `signal` cancels waiting for room, nothing else.
+   * durable only after a later flush() resolves); the caller may reuse `plaintext` then. `signal` cancels
+   * waiting for room, nothing else.
    */
   async saveBlob(type: BlobType, plaintext: Buffer, signal?: AbortSignal): Promise<SaveResult> {
     if (!isBlobType(type)) throw new TypeError(`saveBlob: unknown blob type ${JSON.stringify(type)}`);

@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { expect, it } from 'vitest';
 import { BlobNotFoundError, TransientBlobError, withFaults, type BlobStore } from '../../blob';
 import { AAD } from '../crypto/sealed-box';
-import { readIndexFile, type IndexFile } from '../index';
+import { readIndexFile, type IndexFile } from '../index/index';
 import { objectKey } from '../layout';
 import { listObjectIds, openJson } from '../objects';
 import { ContentStore } from '.';

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getBuffer, type BlobStore } from '../../blob';
 import { generateMasterKey } from '../crypto/master-key';
 import { IntegrityError } from '../crypto/sealed-box';
-import { readIndexFile, writeIndexForPacks } from '../index';
+import { readIndexFile, writeIndexForPacks } from '../index/index';
 import { objectKey } from '../layout';
 import { listObjectIds } from '../objects';
 import { readPackHeader, storePackReader } from '../pack';

@@ -9,7 +9,7 @@ import { lstat, open, readdir, readlink } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { decodeTree, encodeTree, loadIdNames, nodeFromStat as rawNodeFromStat, sameFile, type IdNames, type TreeNode } from '../../repo/tree';
-import { excludeMatcher, type ExcludeMatcher } from './excludes';
+import { excludeMatcher, includeMatcher, type ExcludeMatcher } from './excludes';
 import { scanTotals, type ScanTotals } from './scan';
 
 export type BlobType = 'data' | 'tree';
@@ -28,6 +28,8 @@ export type ArchiveError = { path: string; message: string };
 export type ArchiveOptions = {
   paths: string[];
   excludes?: string[];
+  /** When given, only files matching one of these globs are stored (config sources: "/etc/nginx/**"). */
+  includes?: string[];
   oneFileSystem?: boolean;
   /** Root tree of the parent snapshot; files unchanged since it are not re-read unless `full`. */
   parentTree?: string | null;
@@ -55,7 +57,8 @@ const READ_CHUNK = 1024 * 1024;
 export async function archive(repo: ArchiveRepo, opts: ArchiveOptions): Promise<ArchiveResult> {
   const roots = normalizeRoots(opts.paths);
   const excluded = excludeMatcher(opts.excludes ?? []);
-  const a = new Archiver(repo, opts, excluded, await loadIdNames());
+  const included = opts.includes?.length ? includeMatcher(opts.includes) : null;
+  const a = new Archiver(repo, opts, excluded, included, await loadIdNames());
   const totals = scanTotals(roots, { excluded, oneFileSystem: !!opts.oneFileSystem, signal: opts.signal }).then(
     (t) => (a.totals = t),
     () => undefined,
@@ -84,6 +87,7 @@ class Archiver {
     private readonly repo: ArchiveRepo,
     private readonly opts: ArchiveOptions,
     private readonly excluded: ExcludeMatcher,
+    private readonly included: ExcludeMatcher | null,
     private readonly names: IdNames,
   ) {}
 
@@ -132,6 +136,10 @@ class Archiver {
   }
 
   private async saveDir(dir: string, parent: Map<string, TreeNode>, rootDev?: bigint): Promise<string> {
+    return (await this.saveDirNodes(dir, parent, rootDev)).id;
+  }
+
+  private async saveDirNodes(dir: string, parent: Map<string, TreeNode>, rootDev?: bigint): Promise<{ id: string; empty: boolean }> {
     this.opts.signal?.throwIfAborted();
     let names: string[];
     try {
@@ -147,17 +155,20 @@ class Archiver {
       if (this.excluded(path)) continue;
       const stat = await this.stat(path);
       if (!stat) continue;
+      if (this.included && !stat.isDirectory() && !this.included(path)) continue;
       const node = await this.saveEntry(path, name, stat, parent.get(name), rootDev ?? stat.dev);
       if (node) nodes.push(node);
     }
     this.summary.dirs++;
-    return this.saveTree(nodes);
+    return { id: await this.saveTree(nodes), empty: nodes.length === 0 };
   }
 
   private async saveEntry(path: string, name: string, stat: BigIntStats, prev: TreeNode | undefined, rootDev: bigint): Promise<TreeNode | null> {
     if (stat.isDirectory()) {
       if (this.opts.oneFileSystem && stat.dev !== rootDev) return null;
-      const subtree = await this.saveDir(path, await this.parentNodes(prev?.type === 'dir' ? prev.subtree : null), rootDev);
+      const { id: subtree, empty } = await this.saveDirNodes(path, await this.parentNodes(prev?.type === 'dir' ? prev.subtree : null), rootDev);
+      // With includes, a directory holding nothing included is left out unless it matches itself.
+      if (empty && this.included && !this.included(path) && !this.included(path + '/')) return null;
       return this.node(name, stat, { subtree });
     }
     if (stat.isFile()) {

@@ -10,6 +10,7 @@ export type FilesystemBackupOptions = {
   source: { kind: Extract<SourceKind, 'filesystem' | 'config'>; name: string };
   paths: string[];
   excludes?: string[];
+  includes?: string[];
   oneFileSystem?: boolean;
   full?: boolean;
   tags?: string[];
@@ -30,6 +31,7 @@ export async function backupFilesystem(repo: Repository, opts: FilesystemBackupO
     const { tree, summary } = await archive(repo, {
       paths,
       excludes: opts.excludes,
+      includes: opts.includes,
       oneFileSystem: opts.oneFileSystem,
       parentTree: parent?.snapshot.tree ?? null,
       full: opts.full,

@@ -18,3 +18,17 @@ export function excludeMatcher(patterns: readonly string[]): ExcludeMatcher {
   });
   return (p) => matchers.some((m) => m(p));
 }
+
+/** Include globs for config sources: absolute patterns ("/etc/nginx/**", "/etc/*.conf"). */
+export function includeMatcher(patterns: readonly string[]): ExcludeMatcher {
+  for (const p of patterns) if (!p.startsWith('/')) throw new Error(`include pattern "${p}" must be an absolute path or glob`);
+  return excludeMatcher(patterns);
+}
+
+/** The directory a glob starts from: /etc/nginx/** -> /etc/nginx, /etc/*.conf -> /etc, /etc/hosts -> /etc/hosts. */
+export function globRoot(pattern: string): string {
+  const parts = pattern.split('/');
+  const i = parts.findIndex((p) => /[*?[\]{}!]/.test(p));
+  if (i === -1) return pattern;
+  return parts.slice(0, i).join('/') || '/';
+}

@@ -1,0 +1,44 @@
+// What every repository command needs: the store from --repo / LIFEBOAT_REPOSITORY, the password from
+// LIFEBOAT_PASSWORD, LIFEBOAT_PASSWORD_FILE or --password-file, and the opened repository. Errors name the
+// missing setting; nothing here prints or logs a secret.
+import { readFileSync } from 'node:fs';
+import { openBlobStore, type BlobStore } from '../../lib/blob';
+import { Repository } from '../../lib/repo/repository';
+import { repositoryLocation, type LocationOptions } from '../../lib/repo/location';
+import { UsageError } from './errors';
+
+export type GlobalOptions = LocationOptions & { passwordFile?: string; json?: boolean };
+
+export function openStore(opts: GlobalOptions): { store: BlobStore; ensureExists: () => Promise<void>; close: () => void } {
+  const opened = openBlobStore(repositoryLocation(opts));
+  return { store: opened.store, ensureExists: () => opened.ensureExists(), close: () => opened.close() };
+}
+
+export function readPassword(opts: { passwordFile?: string }, env = process.env, names = { value: 'LIFEBOAT_PASSWORD', file: 'LIFEBOAT_PASSWORD_FILE' }): string {
+  const file = opts.passwordFile ?? env[names.file];
+  if (file) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new UsageError(`cannot read the password file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+    const password = text.replace(/\r?\n$/, '');
+    if (!password) throw new UsageError(`the password file ${file} is empty`);
+    return password;
+  }
+  const value = env[names.value];
+  if (!value) throw new UsageError(`no password: set ${names.value} or ${names.file} (or pass --password-file)`);
+  return value;
+}
+
+export async function openRepo(opts: GlobalOptions): Promise<{ repo: Repository; close: () => void }> {
+  const { store, close } = openStore(opts);
+  try {
+    const repo = await Repository.open(store, { passphrase: readPassword(opts) });
+    return { repo, close };
+  } catch (err) {
+    close();
+    throw err;
+  }
+}

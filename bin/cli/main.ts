@@ -1,0 +1,46 @@
+// The lifeboat CLI: restores from the bucket and the key alone, with no console, catalog or worker.
+// Every command prints one clear line and exits non-zero on failure (exit codes in ./errors.ts).
+import { Command, CommanderError } from 'commander';
+import { registerBackup } from './commands/backup';
+import { registerInit } from './commands/init';
+import { registerKey } from './commands/key';
+import { registerRestore } from './commands/restore';
+import { registerSnapshots } from './commands/snapshots';
+import { registerVerify } from './commands/verify';
+import type { GlobalOptions } from './context';
+import { describeError, EXIT, exitCodeFor } from './errors';
+
+export function buildProgram(): Command {
+  const program = new Command('lifeboat')
+    .description('Lifeboat backup repository tool')
+    .option('-r, --repo <repository>', 'repository: s3://bucket/prefix or a directory (default LIFEBOAT_REPOSITORY)')
+    .option('--endpoint <url>', 'S3 endpoint (default LIFEBOAT_S3_ENDPOINT; empty for AWS)')
+    .option('--region <region>', 'S3 region (default LIFEBOAT_S3_REGION or us-east-1)')
+    .option('--password-file <file>', 'file holding the repository password (default LIFEBOAT_PASSWORD_FILE / LIFEBOAT_PASSWORD)')
+    .option('--json', 'print results as JSON')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  const globals = (): GlobalOptions => {
+    const o = program.opts<{ repo?: string; endpoint?: string; region?: string; passwordFile?: string; json?: boolean }>();
+    return { repository: o.repo, endpoint: o.endpoint, region: o.region, passwordFile: o.passwordFile, json: o.json };
+  };
+  registerInit(program, globals);
+  registerBackup(program, globals);
+  registerSnapshots(program, globals);
+  registerRestore(program, globals);
+  registerVerify(program, globals);
+  registerKey(program, globals);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    process.stderr.write(`lifeboat: ${describeError(err)}\n`);
+    return exitCodeFor(err);
+  }
+}
