@@ -10,6 +10,8 @@ import { log } from '../lib/log';
 import { makeProcessor } from './processor';
 import { reconcileStaleRuns } from './reconcile';
 import { handlers } from './handlers';
+import type { z } from 'zod';
+import type { JobDefinition } from '../lib/jobs/define';
 
 const env = readEnvOrExit(['DATABASE_URL', 'REDIS_URL', 'LIFEBOAT_SECRET_KEY', 'LIFEBOAT_WORKER_CONCURRENCY', 'LIFEBOAT_WORKER_SHUTDOWN_GRACE_SECONDS']);
 const workerId = `${hostname()}:${process.pid}`;
@@ -34,7 +36,7 @@ if (settled) log.warn({ settled }, 'settled job runs left running by a stopped w
 
 const workers = handlers.map(
   ({ def, handler }) =>
-    new Worker(def.queue, makeProcessor(def, handler as never, { db, log, workerId }), {
+    new Worker(def.queue, makeProcessor(def as JobDefinition<z.ZodObject>, handler as never, { db, log, workerId }), {
       connection,
       concurrency: env.LIFEBOAT_WORKER_CONCURRENCY,
       autorun: true,

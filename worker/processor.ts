@@ -1,15 +1,22 @@
 // Turns a typed job handler into a BullMQ processor: validates the payload (malformed = permanent failure),
 // records start/outcome in the JobRun row, and decides retry vs. fail-for-good. A handler throws
-// PermanentJobError (or anything not transient) to fail for good; TransientJobError to let BullMQ retry.
+// PermanentJobError (or anything not transient) to fail for good; TransientJobError (or a transient storage
+// error that outlived the storage layer's own retries) lets BullMQ retry with backoff.
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { z } from 'zod';
 import type { Db } from '../lib/db/client';
 import type { JobDefinition } from '../lib/jobs/define';
 import { JobReporter } from '../lib/jobs/reporter';
 import type { Logger } from '../lib/log';
+import { isTransient } from '../lib/blob';
 
 export class TransientJobError extends Error {
   name = 'TransientJobError';
+}
+
+/** A fault that retrying cannot fix (missing source, invalid settings): the job fails for good. */
+export class PermanentJobError extends Error {
+  name = 'PermanentJobError';
 }
 
 export type JobContext = { db: Db; reporter: JobReporter; signal: AbortSignal; log: Logger };
@@ -31,7 +38,8 @@ export function makeProcessor<S extends z.ZodObject>(def: JobDefinition<S>, hand
       return outcome.result;
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
-      const willRetry = err instanceof TransientJobError && job.attemptsMade + 1 < (job.opts.attempts ?? 1);
+      const retryable = err instanceof TransientJobError || (!(err instanceof PermanentJobError) && isTransient(err));
+      const willRetry = retryable && !signal?.aborted && job.attemptsMade + 1 < (job.opts.attempts ?? 1);
       if (willRetry) {
         await deps.db.jobRun.update({ where: { id: jobRunId }, data: { status: 'queued', step: `retrying after: ${message}`, error: message } });
         throw err;

@@ -12,6 +12,7 @@ export default async function ConsoleLayout({ children }: { children: ReactNode 
         <Link href="/" className="brand">Lifeboat</Link>
         <nav style={{ display: 'flex', gap: 18 }}>
           <Link href="/">Dashboard</Link>
+          <Link href="/sources">Sources</Link>
           <Link href="/storage">Storage</Link>
           <Link href="/jobs">Jobs</Link>
           {can(user.role, 'users:manage') && <Link href="/users">Users</Link>}

@@ -20,7 +20,7 @@ export default async function Dashboard() {
       </div>
       {s.sources === 0 && (
         <div className="panel empty" data-testid="empty-dashboard">
-          No sources are backed up yet. Start by checking a <Link href="/storage">storage target</Link>; sources and schedules come next.
+          No sources are backed up yet. Check a <Link href="/storage">storage target</Link>, then add a <Link href="/sources">source</Link> and back it up.
         </div>
       )}
     </>

@@ -3,6 +3,8 @@
 import { BlobError } from '../../lib/blob';
 import { RepositoryNotFoundError } from '../../lib/repo/init';
 import { WrongPasswordError } from '../../lib/repo/keys';
+import { LocationError } from '../../lib/repo/location';
+import { InvalidSnapshotSelectorError } from '../../lib/repo/snapshot';
 
 export const EXIT = { ok: 0, failure: 1, usage: 2, partial: 3, noRepository: 10, wrongPassword: 12 } as const;
 
@@ -11,11 +13,16 @@ export class UsageError extends Error {
 }
 
 export function exitCodeFor(err: unknown): number {
-  if (err instanceof UsageError) return EXIT.usage;
-  if (err instanceof RepositoryNotFoundError) return EXIT.noRepository;
+  if (err instanceof UsageError || err instanceof LocationError || err instanceof InvalidSnapshotSelectorError) return EXIT.usage;
+  if (err instanceof RepositoryNotFoundError || isMissingBucket(err)) return EXIT.noRepository;
   if (err instanceof WrongPasswordError) return EXIT.wrongPassword;
   if ((err as { code?: string })?.code === 'commander.invalidArgument') return EXIT.usage;
   return EXIT.failure;
+}
+
+/** The bucket named by the repository does not exist: there is no repository there either. */
+function isMissingBucket(err: unknown): boolean {
+  return err instanceof BlobError && (err.cause as { name?: string } | undefined)?.name === 'NoSuchBucket';
 }
 
 export function describeError(err: unknown): string {

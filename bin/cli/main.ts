@@ -6,6 +6,7 @@ import { registerInit } from './commands/init';
 import { registerKey } from './commands/key';
 import { registerRestore } from './commands/restore';
 import { registerSnapshots } from './commands/snapshots';
+import { registerStats } from './commands/stats';
 import { registerVerify } from './commands/verify';
 import type { GlobalOptions } from './context';
 import { describeError, EXIT, exitCodeFor } from './errors';
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerRestore(program, globals);
   registerVerify(program, globals);
   registerKey(program, globals);
+  registerStats(program, globals);
   return program;
 }
 

@@ -31,12 +31,19 @@ export class ProgressLine {
     const files = p.filesDone !== undefined ? `, ${p.filesDone}${p.filesTotal !== undefined ? '/' + p.filesTotal : ''} files` : '';
     const rate = secs > 0 ? `, ${formatBytes(p.done / secs)}/s` : '';
     const line = `${this.verb}${pct} ${formatBytes(p.done)}${p.total ? ' of ' + formatBytes(p.total) : ''}${files}${rate}${p.label ? ' ' + p.label : ''}`;
-    const width = this.out.columns ?? 100;
+    const width = this.width();
     this.out.write(`\r${line.slice(0, width - 1).padEnd(width - 1)}`);
     this.shown = true;
   }
 
   done() {
-    if (this.shown) this.out.write('\r'.padEnd((this.out.columns ?? 100) - 1) + '\r');
+    if (this.shown) this.out.write(`\r${' '.repeat(this.width() - 1)}\r`);
+    this.shown = false;
+  }
+
+  /** Terminal width; a pty without a size (e.g. under `script`) reports 0 columns. */
+  private width(): number {
+    const c = this.out.columns;
+    return c && c > 20 ? c : 100;
   }
 }

@@ -10,6 +10,9 @@
  *   given, checksums only WHEN_REQUIRED. Callers verify content hashes end to end.
  * - get checks the server honoured the range (Content-Range) and that the stream delivers every byte.
  * - All keys live under the configured prefix; list strips it again.
+ * - abortStaleMultipartUploads cleans up after writers that died mid-upload (kill -9 skips the abort above):
+ *   it aborts only uploads under the prefix initiated more than a given age ago, never recent ones, which
+ *   another live writer may own.
  * Errors: every SDK failure goes through translateError (s3-errors.ts); aborts reject with signal.reason,
  * and the AbortSignal is handed to the SDK so requests stop at once. The SDK retries a few times itself
  * (sdkMaxAttempts); policy-level retrying is the retrying decorator's job.
@@ -17,7 +20,7 @@
  */
 import {
   AbortMultipartUploadCommand, type BucketLocationConstraint, CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, HeadBucketCommand,
-  HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, type StorageClass,
+  HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, PutObjectCommand, S3Client, type StorageClass,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { Readable, addAbortSignal } from 'node:stream';
@@ -234,6 +237,54 @@ export class S3BlobStore implements BlobStore {
       const translated = this.fail(err, 'delete', key, opts.signal);
       if (!isNotFound(translated)) throw translated;
     }
+  }
+
+  /**
+   * Aborts the incomplete multipart uploads under this store's prefix (and `under`, a key prefix relative to
+   * it) that were initiated more than `olderThanMs` before `now` (default: the current time; the server's
+   * Initiated timestamps are compared with it, so keep clocks roughly in sync). Younger uploads, and uploads
+   * without an Initiated time, are left alone: a writer that is still running may own them. An upload that
+   * vanishes meanwhile (NoSuchUpload) counts as gone. Returns the relative keys aborted and how many were kept.
+   * Errors: translated storage errors (listing failures as op "list", abort failures as op "delete").
+   */
+  async abortStaleMultipartUploads(
+    olderThanMs: number, opts: { now?: Date; under?: string; signal?: AbortSignal } = {},
+  ): Promise<{ aborted: { key: string; initiated: Date }[]; kept: number }> {
+    if (!(olderThanMs >= 0)) throw new RangeError(`olderThanMs must be a non-negative number, got ${olderThanMs}`);
+    const { signal } = opts;
+    const Prefix = this.prefix + validatePrefix(opts.under ?? '');
+    const cutoff = (opts.now ?? new Date()).getTime() - olderThanMs;
+    const aborted: { key: string; initiated: Date }[] = [];
+    let kept = 0;
+    let KeyMarker: string | undefined;
+    let UploadIdMarker: string | undefined;
+    for (;;) {
+      let page;
+      try {
+        page = await this.client.send(new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix, KeyMarker, UploadIdMarker }), { abortSignal: signal });
+      } catch (err) {
+        throw this.fail(err, 'list', opts.under ?? '', signal);
+      }
+      for (const u of page.Uploads ?? []) {
+        if (!u.Key || !u.UploadId) continue;
+        const initiated = u.Initiated;
+        if (!initiated || initiated.getTime() > cutoff) {
+          kept++;
+          continue;
+        }
+        const key = u.Key.slice(this.prefix.length);
+        try {
+          await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: u.Key, UploadId: u.UploadId }), { abortSignal: signal });
+        } catch (err) {
+          if ((err as { name?: string }).name !== 'NoSuchUpload') throw this.fail(err, 'delete', key, signal);
+        }
+        aborted.push({ key, initiated });
+      }
+      if (!page.IsTruncated || (!page.NextKeyMarker && !page.NextUploadIdMarker)) break;
+      KeyMarker = page.NextKeyMarker;
+      UploadIdMarker = page.NextUploadIdMarker;
+    }
+    return { aborted, kept };
   }
 
   /** Streams Body through lib-storage Upload; on failure makes sure no multipart upload is left behind. */

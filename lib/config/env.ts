@@ -27,6 +27,7 @@ const shapes = {
   NEXTAUTH_SECRET: z.string({ error: 'is not set: expected a random string of at least 32 characters' }).min(32, 'is too short: expected at least 32 characters'),
   NEXTAUTH_URL: url(['http:', 'https:'], 'http://127.0.0.1:3000').default('http://127.0.0.1:3000'),
   LIFEBOAT_DATA_DIR: z.string().min(1).default('./.lifeboat'),
+  LIFEBOAT_RESTORE_ROOTS: z.string().optional(),
   LIFEBOAT_WORKER_CONCURRENCY: positiveInt(2),
   LIFEBOAT_WORKER_SHUTDOWN_GRACE_SECONDS: positiveInt(60),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'is malformed: expected one of fatal, error, warn, info, debug, trace, silent' }).default('info'),

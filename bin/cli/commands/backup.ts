@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { backupFilesystem } from '../../../lib/sources/filesystem/backup';
 import { globRoot } from '../../../lib/sources/filesystem/excludes';
 import { openRepo, type GlobalOptions } from '../context';
-import { EXIT, UsageError } from '../errors';
+import { describeError, EXIT, UsageError } from '../errors';
+import { abortStaleUploads, indexLeftoverPacks } from '../housekeeping';
 import { emit } from '../output';
 import { formatBytes, ProgressLine } from '../progress';
 
@@ -34,6 +35,7 @@ export function registerBackup(program: Command, globals: () => GlobalOptions) {
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
       try {
+        const housekeeping = await tidyUp(repo, opts, abort.signal);
         const { snapshotId, snapshot } = await backupFilesystem(repo, {
           source: { kind: cmd.sourceKind, name: cmd.sourceName ?? paths.join(',') },
           paths,
@@ -47,7 +49,8 @@ export function registerBackup(program: Command, globals: () => GlobalOptions) {
         });
         progress.done();
         const s = snapshot.summary;
-        emit(opts.json, { id: snapshotId, ...snapshot }, () => [
+        emit(opts.json, { id: snapshotId, ...snapshot, housekeeping }, () => [
+          ...(housekeeping.leftoverPacks ? [`reused ${housekeeping.leftoverPacks} pack(s) (${formatBytes(housekeeping.leftoverBytes)}) left by an interrupted backup`] : []),
           `snapshot ${snapshotId.slice(0, 8)} saved (${snapshot.mode}, ${snapshot.status})`,
           `files: ${s.newFiles} new, ${s.changedFiles} changed, ${s.unchangedFiles} unchanged; ${s.dirs} directories`,
           `processed ${formatBytes(s.bytes)}, added ${formatBytes(s.addedBytes)} to the repository (${s.newBlobs} new blobs)`,
@@ -61,4 +64,31 @@ export function registerBackup(program: Command, globals: () => GlobalOptions) {
         close();
       }
     });
+}
+
+/** Best-effort cleanup after interrupted backups (see ../housekeeping.ts); failures become warnings on stderr. */
+async function tidyUp(repo: Parameters<typeof indexLeftoverPacks>[0], opts: GlobalOptions, signal: AbortSignal) {
+  const out = { abortedUploads: 0, leftoverPacks: 0, leftoverBytes: 0, warnings: [] as string[] };
+  const warn = (what: string, err: unknown) => {
+    signal.throwIfAborted();
+    const line = `${what}: ${describeError(err)}`;
+    out.warnings.push(line);
+    process.stderr.write(`lifeboat: warning: ${line}\n`);
+  };
+  try {
+    const uploads = await abortStaleUploads(opts, process.env, signal);
+    out.abortedUploads = uploads?.aborted ?? 0;
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    warn('could not clean up stale multipart uploads', err);
+  }
+  try {
+    const leftovers = await indexLeftoverPacks(repo, signal);
+    out.leftoverPacks = leftovers.packs;
+    out.leftoverBytes = leftovers.bytes;
+    for (const s of leftovers.skipped) warn('left a leftover pack alone', new Error(s));
+  } catch (err) {
+    warn('could not index packs left by an interrupted backup', err);
+  }
+  return out;
 }

@@ -8,9 +8,9 @@ import { openRepo, type GlobalOptions } from '../context';
 import { UsageError } from '../errors';
 import { emit } from '../output';
 import { formatBytes, ProgressLine } from '../progress';
-import { selectSnapshot } from './select';
+import { selectAll, selectSnapshot } from './select';
 
-type VerifyCmd = { readData?: boolean; readDataSubset?: string; testRestore?: boolean; snapshot?: string; backupDate?: string; sourceName?: string };
+type VerifyCmd = { readData?: boolean; readDataSubset?: string; testRestore?: boolean; snapshot?: string; backupDate?: string; sourceKind?: string; sourceName?: string };
 
 function percentFrom(cmd: VerifyCmd): number {
   if (cmd.readDataSubset === undefined) return cmd.readData ? 100 : 0;
@@ -29,6 +29,7 @@ export function registerVerify(program: Command, globals: () => GlobalOptions) {
     .option('--test-restore', 'restore the selected snapshot into a temporary directory and verify every file')
     .option('--snapshot <id>', 'verify only this snapshot (id, prefix or latest)')
     .option('--backup-date <YYYY-MM-DD>', 'verify only the newest restore point on or before that day')
+    .option('--source-kind <kind>', 'only consider restore points of this kind of source (filesystem, config)')
     .option('--source-name <name>', 'only consider restore points of this source')
     .action(async (cmd: VerifyCmd) => {
       const opts = globals();
@@ -37,8 +38,9 @@ export function registerVerify(program: Command, globals: () => GlobalOptions) {
       const lock = await repo.lock('check');
       const progress = new ProgressLine('verify');
       try {
-        const narrowed = cmd.snapshot || cmd.backupDate || cmd.testRestore;
-        const selected = narrowed ? [await selectSnapshot(repo, cmd.snapshot, cmd)] : undefined;
+        const one = cmd.snapshot || cmd.backupDate || cmd.testRestore;
+        const selected = one ? [await selectSnapshot(repo, cmd.snapshot, cmd)] : cmd.sourceName || cmd.sourceKind ? await selectAll(repo, cmd) : undefined;
+        if (selected?.length === 0) throw new Error(`no snapshot matches source ${cmd.sourceKind ?? '*'}/${cmd.sourceName ?? '*'}`);
         const check = await checkRepository(repo, { readDataPercent: percent, snapshots: selected, signal: lock.signal, onProgress: (p) => progress.update({ done: p.done, total: p.total, label: p.step }) });
         let testRestore: { snapshot: string; seconds: number; files: number; bytes: number; errors: string[] } | undefined;
         if (cmd.testRestore && selected?.[0]) {

@@ -25,10 +25,4 @@ export function includeMatcher(patterns: readonly string[]): ExcludeMatcher {
   return excludeMatcher(patterns);
 }
 
-/** The directory a glob starts from: /etc/nginx/** -> /etc/nginx, /etc/*.conf -> /etc, /etc/hosts -> /etc/hosts. */
-export function globRoot(pattern: string): string {
-  const parts = pattern.split('/');
-  const i = parts.findIndex((p) => /[*?[\]{}!]/.test(p));
-  if (i === -1) return pattern;
-  return parts.slice(0, i).join('/') || '/';
-}
+export { globRoot } from './glob-root';

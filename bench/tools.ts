@@ -1,0 +1,108 @@
+// The two tools under test, driven through their CLIs exactly as a user would: Lifeboat (`node
+// bin/lifeboat.mjs`, one node process with tsx loaded in-process) and restic from Debian. Each gets its own
+// bucket on the same radosgw; every call is measured (bench/measure.ts). Init is not part of the comparison.
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+// @ts-expect-error untyped helper module shared with the service starters
+import { aptInstall, isRoot, which } from '../scripts/services/util.mjs';
+import { check, measure, type Measured } from './measure';
+import type { Rgw } from './storage';
+
+export type ToolName = 'lifeboat' | 'restic';
+export type BackupSummary = { filesNew?: number; filesChanged?: number; filesUnmodified?: number; addedBytes?: number };
+
+export interface Tool {
+  readonly name: ToolName;
+  readonly bucket: string;
+  init(): Promise<Measured>;
+  backup(dir: string, extraEnv?: NodeJS.ProcessEnv): Promise<Measured & { summary: BackupSummary }>;
+  restore(target: string): Promise<Measured>;
+}
+
+/** The environment without anything that would change a tool's defaults (NODE_OPTIONS, RESTIC_*, LIFEBOAT_*). */
+function cleanEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (/^(NODE_OPTIONS|RESTIC_|LIFEBOAT_|AWS_)/.test(k)) continue;
+    env[k] = v;
+  }
+  return env;
+}
+
+export function lifeboat(opts: { repoRoot: string; rgw: Rgw; bucket: string; password: string; tmpDir: string }): Tool {
+  const env = {
+    ...cleanEnv(),
+    LIFEBOAT_REPOSITORY: `s3://${opts.bucket}/repo`,
+    LIFEBOAT_S3_ENDPOINT: opts.rgw.endpoint,
+    LIFEBOAT_S3_REGION: opts.rgw.region,
+    LIFEBOAT_S3_ACCESS_KEY_ID: opts.rgw.accessKeyId,
+    LIFEBOAT_S3_SECRET_ACCESS_KEY: opts.rgw.secretAccessKey,
+    LIFEBOAT_PASSWORD: opts.password,
+  };
+  const run = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) =>
+    measure(process.execPath, [join(opts.repoRoot, 'bin/lifeboat.mjs'), '--json', ...args], { env: { ...env, ...extraEnv }, cwd: opts.repoRoot, tmpDir: opts.tmpDir });
+  return {
+    name: 'lifeboat',
+    bucket: opts.bucket,
+    init: async () => check('lifeboat init', await run(['init'])),
+    backup: async (dir, extraEnv) => {
+      const m = check('lifeboat backup', await run(['backup', dir], extraEnv));
+      let summary: BackupSummary = {};
+      try {
+        const s = (JSON.parse(m.stdout) as { summary: { newFiles: number; changedFiles: number; unchangedFiles: number; addedBytes: number } }).summary;
+        summary = { filesNew: s.newFiles, filesChanged: s.changedFiles, filesUnmodified: s.unchangedFiles, addedBytes: s.addedBytes };
+      } catch {
+        /* summary is informative only */
+      }
+      return { ...m, summary };
+    },
+    restore: async (target) => check('lifeboat restore', await run(['restore', 'latest', '--target', target])),
+  };
+}
+
+export function resticVersion(): string {
+  const r = spawnSync('restic', ['version'], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : 'unknown';
+}
+
+/** restic on PATH, apt-installed when missing and running as root, else a clear error. */
+export async function ensureRestic(log: (m: string) => void): Promise<void> {
+  if (which('restic')) return;
+  if (!isRoot()) throw new Error('restic is not installed: install it with `sudo apt-get install -y restic` (Debian/Ubuntu) and run the bench again');
+  log('restic is missing: apt-get install -y restic');
+  await aptInstall(['restic'], { log });
+  if (!which('restic')) throw new Error('apt-get installed restic but it is still not on PATH');
+}
+
+export function restic(opts: { rgw: Rgw; bucket: string; password: string; tmpDir: string; cacheDir: string }): Tool {
+  const env = {
+    ...cleanEnv(),
+    RESTIC_REPOSITORY: `s3:${opts.rgw.endpoint}/${opts.bucket}`,
+    RESTIC_PASSWORD: opts.password,
+    RESTIC_CACHE_DIR: opts.cacheDir,
+    AWS_ACCESS_KEY_ID: opts.rgw.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: opts.rgw.secretAccessKey,
+    AWS_DEFAULT_REGION: opts.rgw.region,
+  };
+  const run = (args: string[]) => measure('restic', args, { env, tmpDir: opts.tmpDir });
+  return {
+    name: 'restic',
+    bucket: opts.bucket,
+    init: async () => check('restic init', await run(['init'])),
+    backup: async (dir) => {
+      const m = check('restic backup', await run(['backup', '--json', dir]));
+      let summary: BackupSummary = {};
+      for (const line of m.stdout.split('\n')) {
+        if (!line.includes('"summary"')) continue;
+        try {
+          const s = JSON.parse(line) as { files_new: number; files_changed: number; files_unmodified: number; data_added: number };
+          summary = { filesNew: s.files_new, filesChanged: s.files_changed, filesUnmodified: s.files_unmodified, addedBytes: s.data_added };
+        } catch {
+          /* informative only */
+        }
+      }
+      return { ...m, stdout: '', summary };
+    },
+    restore: async (target) => check('restic restore', await run(['restore', 'latest', '--target', target])),
+  };
+}

@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "StorageTarget" ADD COLUMN     "repositoryId" TEXT,
+ADD COLUMN     "repositoryPasswordEnc" TEXT;

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Runbook wrapper: turns the old restore.sh arguments into one `lifeboat restore` and execs it, so exit
+# codes and output are the CLI's (docs/cli.md). Works from any directory. Every restored file is re-read
+# and checked against the backup before the command succeeds.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cli=(node "$here/../bin/lifeboat.mjs")
+
+usage() {
+  cat <<'EOF'
+usage: restore.sh filesystem --backup-date YYYY-MM-DD --target DIR [--path DIR] [--source-name NAME] [--json]
+       restore.sh config --backup-date YYYY-MM-DD [--target DIR] [--json]
+
+filesystem  restore the newest filesystem restore point made on or before the end of that day (UTC)
+            (of source NAME when given). The contents of the backed-up directory land directly in DIR:
+            restoring /var/www with --target /var/www puts index.html at /var/www/index.html.
+            Without --path: the restore point's only directory; with several, the one equal to
+            --target; otherwise the command fails listing them, and --path chooses.
+config      restore the newest config restore point on or before that day to its original absolute
+            paths (--target defaults to /), with permissions and, as root, ownership.
+Without --backup-date the newest restore point is used.
+Exit codes: 0 ok, 1 failure, 2 usage, 10 no repository, 12 wrong password.
+EOF
+}
+
+die_usage() {
+  echo "restore.sh: $1" >&2
+  usage >&2
+  exit 2
+}
+
+need_value() {
+  [[ $2 -ge 2 ]] || die_usage "$1 needs a value"
+}
+
+kind="${1:-}"
+if [[ $# -gt 0 ]]; then shift; fi
+
+date=() target="" path="auto" name=() json=()
+case "$kind" in
+  filesystem|config)
+    while [[ $# -gt 0 ]]; do
+      case "$1" in
+        --backup-date) need_value "$1" $#; date=(--backup-date "$2"); shift 2 ;;
+        --target) need_value "$1" $#; target="$2"; shift 2 ;;
+        --path) [[ $kind == filesystem ]] || die_usage "--path is for filesystem restores"; need_value "$1" $#; path="$2"; shift 2 ;;
+        --source-name) [[ $kind == filesystem ]] || die_usage "--source-name is for filesystem restores"; need_value "$1" $#; name=(--source-name "$2"); shift 2 ;;
+        --json) json=(--json); shift ;;
+        -h|--help) usage; exit 0 ;;
+        *) die_usage "unknown argument for $kind: $1" ;;
+      esac
+    done
+    ;;
+  -h|--help) usage; exit 0 ;;
+  "") die_usage "missing the kind of restore (filesystem or config)" ;;
+  database) echo "restore.sh: database restores arrive with the database sources (not yet available)" >&2; exit 2 ;;
+  *) die_usage "unknown kind of restore: $kind" ;;
+esac
+
+if [[ $kind == filesystem ]]; then
+  [[ -n "$target" ]] || die_usage "filesystem needs --target DIR"
+  exec "${cli[@]}" ${json[@]+"${json[@]}"} restore ${date[@]+"${date[@]}"} --source-kind filesystem ${name[@]+"${name[@]}"} \
+    --path "$path" --target "$target"
+else
+  exec "${cli[@]}" ${json[@]+"${json[@]}"} restore ${date[@]+"${date[@]}"} --source-kind config --target "${target:-/}"
+fi

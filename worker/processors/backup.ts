@@ -1,0 +1,50 @@
+// Processor: back up a filesystem or config source. The snapshot is the restore point: it is recorded in
+// the catalog only after backupFilesystem has written it (all data durably stored, format §11).
+import { backupJob } from '../../lib/jobs/backup';
+import { readEnv } from '../../lib/config/env';
+import { filesystemConfig } from '../../lib/catalog/sources';
+import { openTargetRepository } from '../../lib/catalog/repositories';
+import { recordRestorePoint } from '../../lib/catalog/restore-points';
+import { backupFilesystem } from '../../lib/sources/filesystem/backup';
+import { PermanentJobError, type JobHandler } from '../processor';
+
+export const backup: JobHandler<typeof backupJob.schema> = async (data, { db, reporter, signal }) => {
+  const source = await db.source.findUnique({ where: { id: data.sourceId }, include: { storageTarget: true } });
+  if (!source) throw new PermanentJobError(`source ${data.sourceId} no longer exists`);
+  if (source.kind !== 'filesystem' && source.kind !== 'config') throw new PermanentJobError(`${source.kind} sources cannot be backed up yet`);
+  if (!source.storageTarget) throw new PermanentJobError(`source ${source.name} has no storage target`);
+  const config = filesystemConfig.safeParse(source.config);
+  if (!config.success) throw new PermanentJobError(`source ${source.name} has invalid settings: ${config.error.issues.map((i) => i.message).join('; ')}`);
+
+  await reporter.step('opening the repository', { fraction: 0.01 });
+  const { LIFEBOAT_SECRET_KEY } = readEnv(['LIFEBOAT_SECRET_KEY']);
+  const { repo, close } = await openTargetRepository(db, source.storageTarget, LIFEBOAT_SECRET_KEY, { create: true, signal });
+  try {
+    await reporter.step(data.mode === 'full' ? 'reading every file (full)' : 'reading changed files');
+    const { snapshotId, snapshot } = await backupFilesystem(repo, {
+      source: { kind: source.kind, name: source.name },
+      paths: config.data.paths,
+      excludes: config.data.excludes,
+      includes: config.data.includes.length ? config.data.includes : undefined,
+      oneFileSystem: config.data.oneFileSystem,
+      full: data.mode === 'full',
+      signal,
+      onProgress: (p) =>
+        void reporter.progress({
+          fraction: p.bytesTotal ? Math.min(0.98, p.bytesDone / p.bytesTotal) : undefined,
+          bytesDone: p.bytesDone,
+          bytesTotal: p.bytesTotal,
+          filesDone: p.filesDone,
+          filesTotal: p.filesTotal,
+        }),
+    });
+    const point = await recordRestorePoint(db, { sourceId: source.id, storageTargetId: source.storageTarget.id, snapshotId, snapshot });
+    await db.jobRun.update({ where: { id: data.jobRunId }, data: { restorePointId: point.id, bytesDone: BigInt(snapshot.summary.bytes), filesDone: snapshot.summary.files } });
+    const result = { snapshotId, restorePointId: point.id, summary: snapshot.summary };
+    return snapshot.status === 'partial'
+      ? { status: 'partial', result, error: `${snapshot.summary.errors.length} file(s) could not be read` }
+      : { status: 'succeeded', result };
+  } finally {
+    close();
+  }
+};
