@@ -1,16 +1,18 @@
-// The worker's map from job definition to handler. One processor module per job kind.
+// The worker's map from job definition to handler. One processor module per job kind. Data-moving jobs
+// run in worker threads (thread.ts) so the main event loop stays free for BullMQ's lock renewals.
 import { backupJob } from '../lib/jobs/backup';
 import { checkStorageTargetJob } from '../lib/jobs/check-storage-target';
 import { restoreJob } from '../lib/jobs/restore';
 import { verifyJob } from '../lib/jobs/verify';
-import { backup } from './processors/backup';
 import { checkStorageTarget } from './processors/check-storage-target';
-import { restore } from './processors/restore';
-import { verify } from './processors/verify';
+import { inThread } from './thread';
+
+const processor = (name: string) => new URL(`./processors/${name}.ts`, import.meta.url);
 
 export const handlers = [
   { def: checkStorageTargetJob, handler: checkStorageTarget },
-  { def: backupJob, handler: backup },
-  { def: restoreJob, handler: restore },
-  { def: verifyJob, handler: verify },
-] as const;
+  { def: backupJob, handler: inThread<typeof backupJob.schema>(processor('backup'), 'backup') },
+  { def: restoreJob, handler: inThread<typeof restoreJob.schema>(processor('restore'), 'restore') },
+  { def: verifyJob, handler: inThread<typeof verifyJob.schema>(processor('verify'), 'verify') },
+] as const satisfies readonly { def: { queue: string }; handler: unknown }[];
+
