@@ -6,6 +6,7 @@ import { db } from '@/lib/db/client';
 import { listRestorePoints } from '@/lib/catalog/sources';
 import { restoreRoots } from '@/lib/catalog/restore-targets';
 import { RestorePointTable } from '@/components/sources/restore-point-table';
+import { RestorePointChart } from '@/components/charts/restore-point-chart';
 
 export const dynamic = 'force-dynamic';
 
@@ -24,6 +25,7 @@ export default async function SourcePage({ params }: { params: Promise<{ id: str
         {source.kind} · {source.environment} · {source.criticality} · {paths} · stored in {source.storageTarget?.name ?? 'nowhere'}
       </p>
       <h2>Restore points</h2>
+      <RestorePointChart points={points} />
       <RestorePointTable
         sourceId={source.id}
         initial={points}
