@@ -2,16 +2,8 @@
 // get nothing but the final summary). Throttled to 5 updates a second.
 export type ProgressFigures = { done: number; total?: number; filesDone?: number; filesTotal?: number; label?: string };
 
-const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-export function formatBytes(n: number): string {
-  let i = 0;
-  let v = n;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
-}
+export { formatBytes } from '../../lib/format';
+import { formatBytes } from '../../lib/format';
 
 export class ProgressLine {
   private last = 0;

@@ -2,16 +2,8 @@
 import type { PublicJobRun } from '@/lib/console/jobs';
 import { ProgressBar } from './progress-bar';
 
-const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-export function bytes(n: number): string {
-  let i = 0;
-  let v = n;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
-}
+export { formatBytes as bytes } from '@/lib/format';
+import { formatBytes as bytes } from '@/lib/format';
 
 /** A job's live progress: bar, step, bytes and files. */
 export function JobProgress({ run }: { run: PublicJobRun | undefined }) {

@@ -3,7 +3,8 @@
 import type { Db } from '../db/client';
 import type { StorageTarget } from '../db/generated/client';
 import { openSecret, sealSecret } from '../secrets/secret-box';
-import { storageTargetInput } from './schema';
+import type { z } from 'zod';
+import { s3TargetInput, storageTargetInput } from './schema';
 import type { BlobStoreConfig } from '../blob';
 
 export type PublicStorageTarget = {
@@ -52,22 +53,24 @@ export async function createStorageTarget(db: Db, raw: unknown, secretKey: strin
   const row =
     input.kind === 'local'
       ? await db.storageTarget.create({ data: { name: input.name, kind: 'local', role: input.role, path: input.path } })
-      : await db.storageTarget.create({
-          data: {
-            name: input.name,
-            kind: 's3',
-            role: input.role,
-            endpoint: input.endpoint || null,
-            region: input.region,
-            bucket: input.bucket,
-            prefix: input.prefix.replace(/\/+$/, ''),
-            forcePathStyle: input.forcePathStyle,
-            storageClass: input.storageClass || null,
-            accessKeyId: input.accessKeyId,
-            secretAccessKeyEnc: sealSecret(input.secretAccessKey, secretKey),
-          },
-        });
+      : await db.storageTarget.create({ data: { name: input.name, ...s3Columns(input, secretKey) } });
   return toPublic(row);
+}
+
+/** Catalog columns of a validated S3 target, its secret key sealed. */
+export function s3Columns(input: z.output<typeof s3TargetInput>, secretKey: string) {
+  return {
+    kind: 's3' as const,
+    role: input.role,
+    endpoint: input.endpoint || null,
+    region: input.region,
+    bucket: input.bucket,
+    prefix: input.prefix.replace(/\/+$/, ''),
+    forcePathStyle: input.forcePathStyle,
+    storageClass: input.storageClass || null,
+    accessKeyId: input.accessKeyId,
+    secretAccessKeyEnc: sealSecret(input.secretAccessKey, secretKey),
+  };
 }
 
 /** The blob-store configuration for a target, secrets opened. Worker-side only. */

@@ -2,7 +2,7 @@
 // without clicking). The environment owns this target: its settings are rewritten from the environment
 // at every start. Missing or malformed variables are reported by name.
 import type { Db } from '../db/client';
-import { sealSecret } from '../secrets/secret-box';
+import { s3Columns } from './catalog';
 import { s3TargetInput } from './schema';
 
 export const ENV_TARGET_NAME = 's3';
@@ -46,17 +46,7 @@ export async function upsertS3TargetFromEnv(db: Db, env: Env): Promise<'created'
   if (!input) return 'none';
   const secretKey = env.LIFEBOAT_SECRET_KEY;
   if (!secretKey) throw new Error('LIFEBOAT_SECRET_KEY is not set: it is needed to store the S3 secret key encrypted');
-  const data = {
-    kind: 's3' as const,
-    role: input.role,
-    endpoint: input.endpoint || null,
-    region: input.region,
-    bucket: input.bucket,
-    prefix: input.prefix.replace(/\/+$/, ''),
-    forcePathStyle: input.forcePathStyle,
-    accessKeyId: input.accessKeyId,
-    secretAccessKeyEnc: sealSecret(input.secretAccessKey, secretKey),
-  };
+  const data = s3Columns(input, secretKey);
   const existing = await db.storageTarget.findUnique({ where: { name: ENV_TARGET_NAME } });
   await db.storageTarget.upsert({ where: { name: ENV_TARGET_NAME }, create: { name: ENV_TARGET_NAME, ...data }, update: data });
   return existing ? 'updated' : 'created';
