@@ -26,6 +26,7 @@ function isMissingBucket(err: unknown): boolean {
 }
 
 export function describeError(err: unknown): string {
+  if (isMissingBucket(err)) return `no repository: ${(err as Error).message} (check LIFEBOAT_REPOSITORY, or create one with \`lifeboat init\`)`;
   if (err instanceof BlobError) return `storage error: ${err.message}`;
   if (err instanceof Error) return err.message;
   return String(err);

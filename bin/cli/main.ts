@@ -11,7 +11,9 @@ import { registerVerify } from './commands/verify';
 import type { GlobalOptions } from './context';
 import { describeError, EXIT, exitCodeFor } from './errors';
 
-export function buildProgram(): Command {
+type Register = (program: Command, globals: () => GlobalOptions) => void;
+
+export function buildProgram(extra: Register[] = []): Command {
   const program = new Command('lifeboat')
     .description('Lifeboat backup repository tool')
     .option('-r, --repo <repository>', 'repository: s3://bucket/prefix or a directory (default LIFEBOAT_REPOSITORY)')
@@ -32,12 +34,17 @@ export function buildProgram(): Command {
   registerVerify(program, globals);
   registerKey(program, globals);
   registerStats(program, globals);
+  for (const register of extra) register(program, globals);
+  if (extra.length === 0) program.addHelpText('after', '\nAlso: catalog sync --storage-target <name> (rebuilds the console catalog from the repository; needs DATABASE_URL)');
   return program;
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
   try {
+    // `catalog` needs the console's generated database client: it is loaded only when that command runs, so
+    // every other command works on a machine that has nothing but the bucket and the key.
+    const extra = argv.slice(2).includes('catalog') ? [(await import('./commands/catalog')).registerCatalog] : [];
+    const program = buildProgram(extra);
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
   } catch (err) {

@@ -6,6 +6,7 @@ import { filesystemConfig } from '../../lib/catalog/sources';
 import { openTargetRepository } from '../../lib/catalog/repositories';
 import { recordRestorePoint } from '../../lib/catalog/restore-points';
 import { backupFilesystem } from '../../lib/sources/filesystem/backup';
+import { indexLeftoverPacks } from '../../lib/repo/leftover-packs';
 import { PermanentJobError, type JobHandler } from '../processor';
 
 export const backup: JobHandler<typeof backupJob.schema> = async (data, { db, reporter, signal }) => {
@@ -20,6 +21,8 @@ export const backup: JobHandler<typeof backupJob.schema> = async (data, { db, re
   const { LIFEBOAT_SECRET_KEY } = readEnv(['LIFEBOAT_SECRET_KEY']);
   const { repo, close } = await openTargetRepository(db, source.storageTarget, LIFEBOAT_SECRET_KEY, { create: true, signal });
   try {
+    // A backup killed before writing its index left packs behind: index them so this run reuses them.
+    await indexLeftoverPacks(repo, signal).catch(() => undefined);
     await reporter.step(data.mode === 'full' ? 'reading every file (full)' : 'reading changed files');
     const { snapshotId, snapshot } = await backupFilesystem(repo, {
       source: { kind: source.kind, name: source.name },

@@ -3,7 +3,7 @@ import { backupFilesystem } from '../../../lib/sources/filesystem/backup';
 import { globRoot } from '../../../lib/sources/filesystem/excludes';
 import { openRepo, type GlobalOptions } from '../context';
 import { describeError, EXIT, UsageError } from '../errors';
-import { abortStaleUploads, indexLeftoverPacks } from '../housekeeping';
+import { abortStaleUploads, indexLeftoverPacks, staleUploadAge } from '../housekeeping';
 import { emit } from '../output';
 import { formatBytes, ProgressLine } from '../progress';
 
@@ -28,6 +28,7 @@ export function registerBackup(program: Command, globals: () => GlobalOptions) {
       if (paths.length === 0) paths.push(...new Set(cmd.include.map(globRoot)));
       if (paths.length === 0) throw new UsageError('nothing to back up: give one or more paths (or --path)');
       if (cmd.sourceKind !== 'filesystem' && cmd.sourceKind !== 'config') throw new UsageError(`--source-kind must be filesystem or config, got "${cmd.sourceKind}"`);
+      staleUploadAge(); // a bad LIFEBOAT_STALE_UPLOAD_AGE is a usage error before anything is opened
       const { repo, close } = await openRepo(opts);
       const progress = new ProgressLine('backup');
       const abort = new AbortController();

@@ -5,7 +5,7 @@ import { openRepo, type GlobalOptions } from '../context';
 import { UsageError } from '../errors';
 import { emit } from '../output';
 import { formatBytes, ProgressLine } from '../progress';
-import { selectSnapshot } from './select';
+import { checkSelectOptions, selectSnapshot } from './select';
 
 export function registerRestore(program: Command, globals: () => GlobalOptions) {
   program
@@ -21,9 +21,13 @@ export function registerRestore(program: Command, globals: () => GlobalOptions) 
     .action(async (selector: string | undefined, cmd: { target: string; backupDate?: string; path?: string; sourceKind?: string; sourceName?: string; host?: string }) => {
       const opts = globals();
       if (cmd.path && cmd.path !== 'auto' && !cmd.path.startsWith('/')) throw new UsageError(`--path must be an absolute path inside the snapshot, got "${cmd.path}"`);
+      checkSelectOptions(selector, cmd);
       const { repo, close } = await openRepo(opts);
       const progress = new ProgressLine('restore');
-      const lock = await repo.lock('restore');
+      const lock = await repo.lock('restore').catch((err) => {
+        close();
+        throw err;
+      });
       try {
         const entry = await selectSnapshot(repo, selector, cmd);
         const from = cmd.path === 'auto' ? autoPath(entry.id, entry.snapshot.paths, cmd.target) : cmd.path;

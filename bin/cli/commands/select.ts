@@ -6,9 +6,15 @@ import { UsageError } from '../errors';
 
 export type SelectOptions = { backupDate?: string; sourceName?: string; sourceKind?: string; host?: string };
 
-export async function selectSnapshot(repo: Repository, selector: string | undefined, opts: SelectOptions): Promise<SnapshotEntry> {
+/** Checks the options before anything is opened (usage errors come first and fast). */
+export function checkSelectOptions(selector: string | undefined, opts: SelectOptions): void {
   if (selector && opts.backupDate) throw new UsageError('give either a snapshot or --backup-date, not both');
   if (opts.backupDate && !/^\d{4}-\d{2}-\d{2}$/.test(opts.backupDate)) throw new UsageError(`--backup-date must be YYYY-MM-DD, got "${opts.backupDate}"`);
+  filterFrom(opts);
+}
+
+export async function selectSnapshot(repo: Repository, selector: string | undefined, opts: SelectOptions): Promise<SnapshotEntry> {
+  checkSelectOptions(selector, opts);
   const list = await repo.listSnapshots();
   return findSnapshot(list, opts.backupDate ?? selector ?? 'latest', filterFrom(opts));
 }

@@ -8,7 +8,7 @@ import { openRepo, type GlobalOptions } from '../context';
 import { UsageError } from '../errors';
 import { emit } from '../output';
 import { formatBytes, ProgressLine } from '../progress';
-import { selectAll, selectSnapshot } from './select';
+import { checkSelectOptions, selectAll, selectSnapshot } from './select';
 
 type VerifyCmd = { readData?: boolean; readDataSubset?: string; testRestore?: boolean; snapshot?: string; backupDate?: string; sourceKind?: string; sourceName?: string };
 
@@ -34,8 +34,12 @@ export function registerVerify(program: Command, globals: () => GlobalOptions) {
     .action(async (cmd: VerifyCmd) => {
       const opts = globals();
       const percent = percentFrom(cmd);
+      checkSelectOptions(cmd.snapshot, cmd);
       const { repo, close } = await openRepo(opts);
-      const lock = await repo.lock('check');
+      const lock = await repo.lock('check').catch((err) => {
+        close();
+        throw err;
+      });
       const progress = new ProgressLine('verify');
       try {
         const one = cmd.snapshot || cmd.backupDate || cmd.testRestore;

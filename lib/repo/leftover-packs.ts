@@ -1,0 +1,62 @@
+// Packs in data/ that no index lists (a backup died after uploading them and before writing its index)
+// are read back through their own authenticated headers (format §7) and listed in a new index file, so
+// the next backup deduplicates against them instead of uploading the data again. Safe under the format's
+// rules: a pack in data/ is complete (puts are atomic), §11.1 holds; the same pack or blob listed by
+// several index files is allowed (§7, §8). Runs under a shared lock, so prune (exclusive) cannot delete a
+// pack while it is being listed. A pack whose header does not open is skipped (reported), never indexed.
+import { idFromKey } from './layout';
+import { readPackHeader, storePackReader } from './pack';
+import { writeIndexForPacks, type StoredPack } from './index/index';
+import type { Repository } from './repository';
+
+/** Index files written here stay within the format's recommended size (§8). */
+const MAX_BLOBS_PER_INDEX = 50_000;
+
+export type LeftoverResult = { packs: number; blobs: number; bytes: number; skipped: string[] };
+
+export async function indexLeftoverPacks(repo: Repository, signal?: AbortSignal): Promise<LeftoverResult> {
+  const result: LeftoverResult = { packs: 0, blobs: 0, bytes: 0, skipped: [] };
+  const held = await repo.lock('backup', { signal });
+  const lock = { signal: signal ? AbortSignal.any([signal, held.signal]) : held.signal };
+  try {
+    // The index as loaded when the repository was opened: a pack another backup indexed since then is
+    // listed once more, which the format allows (the same pack in several index files).
+    const indexed = new Set<string>();
+    for (const p of repo.content.masterIndex.packs()) indexed.add(p.id);
+    const leftovers: string[] = [];
+    for await (const e of repo.store.list('data/', { signal: lock.signal })) {
+      const id = idFromKey('data', e.key);
+      if (id && !indexed.has(id)) leftovers.push(id);
+    }
+    let batch: StoredPack[] = [];
+    let batchBlobs = 0;
+    const writeBatch = async () => {
+      if (batch.length === 0) return;
+      await writeIndexForPacks(repo.store, repo.masterKey, batch, { signal: lock.signal });
+      batch = [];
+      batchBlobs = 0;
+    };
+    for (const id of leftovers) {
+      let pack: StoredPack;
+      try {
+        const reader = await storePackReader(repo.store, id, lock.signal);
+        pack = { id, size: reader.size, entries: await readPackHeader(repo.masterKey, reader, `pack ${id}`) };
+      } catch (err) {
+        lock.signal.throwIfAborted();
+        result.skipped.push(`pack ${id}: ${(err as Error).message}`);
+        continue;
+      }
+      if (batchBlobs + pack.entries.length > MAX_BLOBS_PER_INDEX) await writeBatch();
+      batch.push(pack);
+      batchBlobs += pack.entries.length;
+      result.packs++;
+      result.blobs += pack.entries.length;
+      result.bytes += pack.size;
+    }
+    await writeBatch();
+    if (result.packs > 0) await repo.content.load(lock.signal);
+    return result;
+  } finally {
+    await held.release().catch(() => {});
+  }
+}
