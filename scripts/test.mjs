@@ -72,10 +72,14 @@ try {
     ensurePostgres({ url: process.env.DATABASE_URL || 'postgresql://postgres@127.0.0.1:5432/postgres', dataDir: join(work, 'postgres'), port: await freePort(), log }),
   );
   if (pg.started) cleanups.push(pg.stop);
-  const dbName = `lifeboat_test_${process.pid}_${Date.now().toString(36)}`;
-  await createDatabase(pg.url, dbName);
-  cleanups.push(() => dropDatabase(pg.url, dbName));
-  const databaseUrl = Object.assign(new URL(pg.url), { pathname: '/' + dbName }).toString();
+  // One catalog for the vitest half and a fresh one for the browser half, so neither sees the other's rows.
+  const freshDatabase = async (half) => {
+    const name = `lifeboat_test_${process.pid}_${Date.now().toString(36)}_${half}`;
+    await createDatabase(pg.url, name);
+    cleanups.push(() => dropDatabase(pg.url, name));
+    return Object.assign(new URL(pg.url), { pathname: '/' + name }).toString();
+  };
+  const databaseUrl = await freshDatabase('unit');
 
   const redis = await timed('redis', async () => ensureRedis({ url: undefined, dataDir: join(work, 'redis'), port: await freePort(), log }));
   cleanups.push(redis.stop);
@@ -94,8 +98,11 @@ try {
     LOG_LEVEL: 'warn',
   };
   await timed('prisma generate', generatePrismaClient);
-  await timed('migrate', () => migrate(env));
-  await timed('seed', () => run('npx', ['tsx', 'scripts/db/seed.ts'], { env, quiet: true }));
+  const prepareCatalog = async (e) => {
+    await timed('migrate', () => migrate(e));
+    await timed('seed', () => run('npx', ['tsx', 'scripts/db/seed.ts'], { env: e, quiet: true }));
+  };
+  await prepareCatalog(env);
 
   const rgw = await rgwPromise;
   Object.assign(env, {
@@ -122,6 +129,11 @@ try {
       const port = await freePort();
       const baseUrl = `http://127.0.0.1:${port}`;
       Object.assign(env, { NEXTAUTH_URL: baseUrl, LIFEBOAT_TEST_BASE_URL: baseUrl });
+      if (only !== 'e2e') {
+        env.DATABASE_URL = await freshDatabase('e2e');
+        env.LIFEBOAT_DATA_DIR = join(work, 'data-e2e');
+        await prepareCatalog(env);
+      }
       await timed('next build', () => buildConsole(env));
       const worker = startProcess('worker', 'tsx', ['worker/main.ts'], env);
       const web = startProcess('console', 'next', ['start', '--hostname', '127.0.0.1', '--port', String(port)], env);

@@ -112,3 +112,24 @@ it('refuses to restore through a symlink planted in the target', async () => {
   await expect(readFile(join(outside, 'big.bin'))).rejects.toThrow(/ENOENT/);
   await expect(restoreTree(repo, snapshot.tree, target, { from: '/nope' })).rejects.toThrow('path /nope is not in this snapshot');
 });
+
+it('stays on one file system when asked (/dev holds other mounts such as /dev/shm and /dev/pts)', async () => {
+  const { readdirSync, lstatSync } = await import('node:fs');
+  const { decodeTree } = await import('../../repo/tree');
+  const devOf = (p: string) => lstatSync(p).dev;
+  const otherMounts = readdirSync('/dev').filter((n) => lstatSync(join('/dev', n)).isDirectory() && devOf(join('/dev', n)) !== devOf('/dev'));
+  expect(otherMounts.length, 'this test needs a mount point below /dev').toBeGreaterThan(0);
+
+  const repo = await Repository.init(new (await import('../../blob')).LocalBlobStore(join(work, 'repo-onefs'), { fsync: false }), { passphrase: 'pw' }, fastKdf);
+  const names = async (oneFileSystem: boolean) => {
+    const { snapshot } = await backupFilesystem(repo, { source: { kind: 'filesystem', name: `dev-${oneFileSystem}` }, paths: ['/dev'], oneFileSystem });
+    const root = decodeTree(await repo.loadBlob(snapshot.tree), 'root');
+    const dev = root.nodes.find((n) => n.name === 'dev');
+    if (dev?.type !== 'dir') throw new Error('no /dev in the snapshot');
+    return decodeTree(await repo.loadBlob(dev.subtree), 'dev').nodes.map((n) => n.name);
+  };
+  const within = await names(true);
+  for (const m of otherMounts) expect(within).not.toContain(m);
+  const across = await names(false);
+  for (const m of otherMounts) expect(across).toContain(m);
+});
