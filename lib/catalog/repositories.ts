@@ -2,7 +2,7 @@
 // the target's sealed repositoryPasswordEnc, LIFEBOAT_REPOSITORY_PASSWORD, or a fresh random one that is
 // sealed and stored on the target before the repository is created (an admin can reveal it for the
 // CLI-only disaster-recovery path). A target without a repository gets one on first use.
-import { openBlobStore } from '../blob';
+import { openBlobStore, parseBlobStoreConfig, S3BlobStore } from '../blob';
 import type { Db } from '../db/client';
 import type { StorageTarget } from '../db/generated/client';
 import { RepositoryNotFoundError } from '../repo/init';
@@ -29,5 +29,21 @@ export async function openTargetRepository(db: Db, target: StorageTarget, secret
   } catch (err) {
     opened.close();
     throw err;
+  }
+}
+
+/**
+ * Aborts incomplete multipart uploads older than `olderThanMs` under an S3 target's prefix (left by a
+ * worker killed mid-upload). Younger ones may belong to a backup still running. Local targets: nothing to do.
+ */
+export async function abortStaleUploadsFor(target: StorageTarget, secretKey: string, olderThanMs = 3_600_000, signal?: AbortSignal): Promise<number> {
+  const config = parseBlobStoreConfig(blobConfigFor(target, secretKey));
+  if (config.kind !== 's3') return 0;
+  const { kind: _kind, ...s3 } = config;
+  const store = new S3BlobStore(s3);
+  try {
+    return (await store.abortStaleMultipartUploads(olderThanMs, { signal })).aborted.length;
+  } finally {
+    store.destroy();
   }
 }

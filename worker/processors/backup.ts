@@ -3,7 +3,7 @@
 import { backupJob } from '../../lib/jobs/backup';
 import { readEnv } from '../../lib/config/env';
 import { filesystemConfig } from '../../lib/catalog/sources';
-import { openTargetRepository } from '../../lib/catalog/repositories';
+import { abortStaleUploadsFor, openTargetRepository } from '../../lib/catalog/repositories';
 import { recordRestorePoint } from '../../lib/catalog/restore-points';
 import { backupFilesystem } from '../../lib/sources/filesystem/backup';
 import { indexLeftoverPacks } from '../../lib/repo/leftover-packs';
@@ -23,6 +23,7 @@ export const backup: JobHandler<typeof backupJob.schema> = async (data, { db, re
   try {
     // A backup killed before writing its index left packs behind: index them so this run reuses them.
     await indexLeftoverPacks(repo, signal).catch(() => undefined);
+    await abortStaleUploadsFor(source.storageTarget, LIFEBOAT_SECRET_KEY, 3_600_000, signal).catch(() => 0);
     await reporter.step(data.mode === 'full' ? 'reading every file (full)' : 'reading changed files');
     const { snapshotId, snapshot } = await backupFilesystem(repo, {
       source: { kind: source.kind, name: source.name },
