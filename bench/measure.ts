@@ -11,6 +11,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
+export type Env = Record<string, string | undefined>;
+
 export type Measured = {
   wallS: number;
   code: number | null;
@@ -76,7 +78,7 @@ function sample(pid: number): [number, number] | null {
 export async function measure(
   cmd: string,
   args: string[],
-  opts: { env?: NodeJS.ProcessEnv; cwd?: string; tmpDir: string; timeoutS?: number },
+  opts: { env?: Env; cwd?: string; tmpDir: string; timeoutS?: number },
 ): Promise<Measured> {
   const timeFile = join(opts.tmpDir, `time-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}.txt`);
   let argv = [cmd, ...args];
@@ -84,7 +86,7 @@ export async function measure(
   if (TIME) argv = [TIME, '-f', '%e %U %S %M', '-o', timeFile, ...(SETPRIV ? [SETPRIV, '--pdeathsig', 'KILL', '--'] : []), ...argv];
   if (SETPRIV) argv = [SETPRIV, '--pdeathsig', 'KILL', '--', ...argv];
   const started = performance.now();
-  const child = spawn(argv[0]!, argv.slice(1), { env: opts.env, cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(argv[0]!, argv.slice(1), { env: opts.env as NodeJS.ProcessEnv | undefined, cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const pid = child.pid!;
   running.add(pid);
   const out: Buffer[] = [];
@@ -140,4 +142,32 @@ export function check(what: string, m: Measured): Measured {
     throw new Error(`${what} failed (${m.signal ? `signal ${m.signal}` : `exit code ${m.code}`}):\n${tail}`);
   }
   return m;
+}
+
+/** CPU seconds used so far by this process's descendants named radosgw / ceph-osd / ceph-mon (the S3 server). */
+export function serverCpuSeconds(): number {
+  let total = 0;
+  for (const pid of descendants(process.pid)) {
+    if (pid === process.pid) continue;
+    let comm = '';
+    try {
+      comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+    } catch {
+      continue;
+    }
+    if (!/^(radosgw|ceph-osd|ceph-mon)$/.test(comm)) continue;
+    total += sample(pid)?.[1] ?? 0;
+  }
+  return total;
+}
+
+/** Machine-wide CPU seconds so far from /proc/stat: busy (user+nice+system+irq+softirq) and steal. */
+export function machineCpu(): { busyS: number; stealS: number } {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = f;
+    return { busyS: (user + nice + system + irq + softirq) / CLK_TCK, stealS: steal / CLK_TCK };
+  } catch {
+    return { busyS: NaN, stealS: NaN };
+  }
 }

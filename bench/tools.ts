@@ -3,25 +3,29 @@
 // bucket on the same radosgw; every call is measured (bench/measure.ts). Init is not part of the comparison.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-// @ts-expect-error untyped helper module shared with the service starters
 import { aptInstall, isRoot, which } from '../scripts/services/util.mjs';
-import { check, measure, type Measured } from './measure';
+import { check, measure, type Env, type Measured } from './measure';
 import type { Rgw } from './storage';
 
 export type ToolName = 'lifeboat' | 'restic';
 export type BackupSummary = { filesNew?: number; filesChanged?: number; filesUnmodified?: number; addedBytes?: number };
 
+/** Extra node flags for lifeboat's process (e.g. --cpu-prof, which NODE_OPTIONS does not allow); restic ignores them. */
+export type RunExtra = { nodeArgs?: string[] };
+
 export interface Tool {
   readonly name: ToolName;
   readonly bucket: string;
   init(): Promise<Measured>;
-  backup(dir: string, extraEnv?: NodeJS.ProcessEnv): Promise<Measured & { summary: BackupSummary }>;
-  restore(target: string): Promise<Measured>;
+  backup(dir: string, extra?: RunExtra): Promise<Measured & { summary: BackupSummary }>;
+  restore(target: string, extra?: RunExtra): Promise<Measured>;
+  /** Opens the repository and lists its snapshots: the fixed cost every command pays. */
+  snapshots(): Promise<Measured>;
 }
 
 /** The environment without anything that would change a tool's defaults (NODE_OPTIONS, RESTIC_*, LIFEBOAT_*). */
-function cleanEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
+function cleanEnv(): Env {
+  const env: Env = {};
   for (const [k, v] of Object.entries(process.env)) {
     if (/^(NODE_OPTIONS|RESTIC_|LIFEBOAT_|AWS_)/.test(k)) continue;
     env[k] = v;
@@ -39,14 +43,14 @@ export function lifeboat(opts: { repoRoot: string; rgw: Rgw; bucket: string; pas
     LIFEBOAT_S3_SECRET_ACCESS_KEY: opts.rgw.secretAccessKey,
     LIFEBOAT_PASSWORD: opts.password,
   };
-  const run = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) =>
-    measure(process.execPath, [join(opts.repoRoot, 'bin/lifeboat.mjs'), '--json', ...args], { env: { ...env, ...extraEnv }, cwd: opts.repoRoot, tmpDir: opts.tmpDir });
+  const run = (args: string[], extra: RunExtra = {}) =>
+    measure(process.execPath, [...(extra.nodeArgs ?? []), join(opts.repoRoot, 'bin/lifeboat.mjs'), '--json', ...args], { env, cwd: opts.repoRoot, tmpDir: opts.tmpDir });
   return {
     name: 'lifeboat',
     bucket: opts.bucket,
     init: async () => check('lifeboat init', await run(['init'])),
-    backup: async (dir, extraEnv) => {
-      const m = check('lifeboat backup', await run(['backup', dir], extraEnv));
+    backup: async (dir, extra) => {
+      const m = check('lifeboat backup', await run(['backup', dir], extra));
       let summary: BackupSummary = {};
       try {
         const s = (JSON.parse(m.stdout) as { summary: { newFiles: number; changedFiles: number; unchangedFiles: number; addedBytes: number } }).summary;
@@ -56,7 +60,8 @@ export function lifeboat(opts: { repoRoot: string; rgw: Rgw; bucket: string; pas
       }
       return { ...m, summary };
     },
-    restore: async (target) => check('lifeboat restore', await run(['restore', 'latest', '--target', target])),
+    restore: async (target, extra) => check('lifeboat restore', await run(['restore', 'latest', '--target', target], extra)),
+    snapshots: async () => check('lifeboat snapshots', await run(['snapshots'])),
   };
 }
 
@@ -104,5 +109,6 @@ export function restic(opts: { rgw: Rgw; bucket: string; password: string; tmpDi
       return { ...m, stdout: '', summary };
     },
     restore: async (target) => check('restic restore', await run(['restore', 'latest', '--target', target])),
+    snapshots: async () => check('restic snapshots', await run(['snapshots'])),
   };
 }
