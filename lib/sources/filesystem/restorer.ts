@@ -52,6 +52,7 @@ class Restorer {
   private totals = { files: 0, bytes: 0 };
   private lastReport = 0;
   private readonly isRoot = process.getuid?.() === 0;
+  private readonly slots = new Slots(8);
 
   constructor(
     private readonly repo: RestoreRepo,
@@ -106,8 +107,18 @@ class Restorer {
     if (!st.isDirectory()) throw new RestoreError(`cannot restore into ${path}: it exists and is not a directory`);
   }
 
+  /**
+   * Children are restored concurrently: each blob is one ranged GET, so a restore is bound by request
+   * latency unless several files are in flight. File work is capped by `slots`; directories recurse freely
+   * (their files take slots). Hard-linked files go one by one so the first copy exists before its links.
+   */
   async restoreDir(treeId: string, dest: string): Promise<void> {
-    for (const node of (await this.tree(treeId)).nodes) await this.restoreNode(node, dest);
+    const nodes = (await this.tree(treeId)).nodes;
+    const linked = nodes.filter((n) => n.type === 'file' && (n.links ?? 1) > 1);
+    await Promise.all(
+      nodes.filter((n) => !linked.includes(n)).map((n) => (n.type === 'file' ? this.slots.run(() => this.restoreNode(n, dest)) : this.restoreNode(n, dest))),
+    );
+    for (const n of linked) await this.restoreNode(n, dest);
   }
 
   async restoreNode(node: TreeNode, parentDir: string): Promise<void> {
@@ -207,5 +218,24 @@ class Restorer {
     }
     if (node.mode !== undefined) await chmod(dest, node.mode & 0o7777);
     await utimes(dest, mtime, mtime);
+  }
+}
+
+/** At most `size` tasks at once; the rest wait in order. */
+class Slots {
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(private readonly size: number) {}
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.running >= this.size) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.running++;
+    try {
+      return await task();
+    } finally {
+      this.running--;
+      this.waiting.shift()?.();
+    }
   }
 }
