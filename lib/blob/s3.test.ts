@@ -4,6 +4,7 @@
  * (LIFEBOAT_TEST_S3_REGION defaults to us-east-1). Without them this file FAILS on purpose: a storage
  * layer whose S3 tests silently skip is untested. Creates its own bucket and removes it afterwards.
  */
+import { s3TestEnv } from './testing';
 import {
   DeleteBucketCommand, DeleteObjectsCommand, ListMultipartUploadsCommand, ListObjectsV2Command,
   AbortMultipartUploadCommand,
@@ -18,23 +19,7 @@ import { getBuffer } from './io';
 import { openBlobStore } from './open';
 import { S3BlobStore, type S3BlobStoreConfig } from './s3';
 
-const REQUIRED = ['LIFEBOAT_TEST_S3_ENDPOINT', 'LIFEBOAT_TEST_S3_ACCESS_KEY_ID', 'LIFEBOAT_TEST_S3_SECRET_ACCESS_KEY'] as const;
-
-function s3Env(): Omit<S3BlobStoreConfig, 'bucket'> & { endpoint: string } {
-  const missing = REQUIRED.filter((name) => !process.env[name]);
-  if (missing.length > 0) {
-    throw new Error(
-      `S3 blob store tests need a RADOS Gateway: set ${missing.join(', ')} (and optionally LIFEBOAT_TEST_S3_REGION). ` +
-        'The project test runner starts one and sets them; these tests never skip.',
-    );
-  }
-  return {
-    endpoint: process.env.LIFEBOAT_TEST_S3_ENDPOINT!,
-    region: process.env.LIFEBOAT_TEST_S3_REGION || 'us-east-1',
-    accessKeyId: process.env.LIFEBOAT_TEST_S3_ACCESS_KEY_ID!,
-    secretAccessKey: process.env.LIFEBOAT_TEST_S3_SECRET_ACCESS_KEY!,
-  };
-}
+const s3Env = () => s3TestEnv('S3 blob store tests');
 
 const bucket = `lifeboat-blob-test-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
 let admin: S3BlobStore;

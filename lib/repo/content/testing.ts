@@ -5,6 +5,7 @@
  * harness owns one bucket (or directory) and removes it in cleanup(); makeStore(prefix) gives stores
  * under separate prefixes of it.
  */
+import { s3TestEnv as sharedS3TestEnv } from '../../blob/testing';
 import { DeleteBucketCommand } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -21,23 +22,7 @@ export interface TestStores {
   cleanup(): Promise<void>;
 }
 
-const REQUIRED = ['LIFEBOAT_TEST_S3_ENDPOINT', 'LIFEBOAT_TEST_S3_ACCESS_KEY_ID', 'LIFEBOAT_TEST_S3_SECRET_ACCESS_KEY'] as const;
-
-export function s3TestEnv(): Omit<S3BlobStoreConfig, 'bucket'> {
-  const missing = REQUIRED.filter((name) => !process.env[name]);
-  if (missing.length > 0) {
-    throw new Error(
-      `content store S3 tests need a RADOS Gateway: set ${missing.join(', ')} (and optionally LIFEBOAT_TEST_S3_REGION). ` +
-        'The project test runner starts one and sets them; these tests never skip.',
-    );
-  }
-  return {
-    endpoint: process.env.LIFEBOAT_TEST_S3_ENDPOINT!,
-    region: process.env.LIFEBOAT_TEST_S3_REGION || 'us-east-1',
-    accessKeyId: process.env.LIFEBOAT_TEST_S3_ACCESS_KEY_ID!,
-    secretAccessKey: process.env.LIFEBOAT_TEST_S3_SECRET_ACCESS_KEY!,
-  };
-}
+export const s3TestEnv = () => sharedS3TestEnv('content store S3 tests');
 
 export async function localTestStores(): Promise<TestStores> {
   const dir = await mkdtemp(join(tmpdir(), 'lifeboat-content-'));

@@ -8,6 +8,7 @@
  * - FakeKms: an in-memory KmsClientLike that really encrypts (AES-256-GCM under a per-key fake KMS master
  *   key), because AWS KMS cannot run here. Ciphertext blobs are bound to their key id, as in KMS.
  */
+import { s3TestEnv as sharedS3TestEnv } from '../../blob/testing';
 import { DeleteBucketCommand } from '@aws-sdk/client-s3';
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -17,23 +18,7 @@ import { afterAll, beforeAll, describe } from 'vitest';
 import { LocalBlobStore, S3BlobStore, type BlobStore } from '../../blob';
 import type { KmsClientLike, KmsDataKey } from './kms';
 
-const REQUIRED = ['LIFEBOAT_TEST_S3_ENDPOINT', 'LIFEBOAT_TEST_S3_ACCESS_KEY_ID', 'LIFEBOAT_TEST_S3_SECRET_ACCESS_KEY'] as const;
-
-export function s3TestEnv() {
-  const missing = REQUIRED.filter((name) => !process.env[name]);
-  if (missing.length > 0) {
-    throw new Error(
-      `repository tests against S3 need a RADOS Gateway: set ${missing.join(', ')} (and optionally LIFEBOAT_TEST_S3_REGION). ` +
-        'The project test runner (npm test) starts one and sets them; these tests never skip.',
-    );
-  }
-  return {
-    endpoint: process.env.LIFEBOAT_TEST_S3_ENDPOINT!,
-    region: process.env.LIFEBOAT_TEST_S3_REGION || 'us-east-1',
-    accessKeyId: process.env.LIFEBOAT_TEST_S3_ACCESS_KEY_ID!,
-    secretAccessKey: process.env.LIFEBOAT_TEST_S3_SECRET_ACCESS_KEY!,
-  };
-}
+export const s3TestEnv = () => sharedS3TestEnv('repository tests against S3');
 
 export type FreshStore = () => Promise<BlobStore>;
 
