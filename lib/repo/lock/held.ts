@@ -13,7 +13,7 @@ import { isNotFound, type BlobStore } from '../../blob';
 import type { MasterKey } from '../crypto/master-key';
 import { AAD } from '../crypto/sealed-box';
 import { objectKey } from '../layout';
-import { deleteObject, saveObject } from '../objects';
+import { deleteObject, sealJson, sha256Hex } from '../objects';
 import { LockLostError, type LockInfo } from './schema';
 
 export interface HeldLockContext {
@@ -101,8 +101,11 @@ export class HeldLock {
     const { store, key, ttlMs, now } = this.ctx;
     this.checkNotExpired('before it could be refreshed');
     const next: LockInfo = { ...this.current, expires: new Date(now() + ttlMs).toISOString() };
-    const nextId = await saveObject(store, 'locks', key, AAD.lock, next, this.io.signal);
+    // The id is known before the put, so a put that lands although release() aborted it is withdrawn too.
+    const bytes = sealJson(key, AAD.lock, next);
+    const nextId = sha256Hex(bytes);
     try {
+      await store.put(objectKey('locks', nextId), () => bytes, { contentLength: bytes.length, signal: this.io.signal });
       this.checkNotExpired('while it was being refreshed');
       await this.checkStillThere();
       if (this.stopped) throw new Error('released');

@@ -114,9 +114,10 @@ describe.each(testStoreKinds('lock'))('locks in $name', (kind) => {
 
   it('refreshes automatically every ttl/3', async () => {
     const store = await kind.fresh();
-    const lock = await acquireLock(store, key, { exclusive: false, operation: 'backup', ttlMs: 900 });
+    // ttl 3 s: one automatic refresh at ~1 s, done well before we look at ~1.6 s and before the next one.
+    const lock = await acquireLock(store, key, { exclusive: false, operation: 'backup', ttlMs: 3000 });
     const first = lock.id;
-    await new Promise((r) => setTimeout(r, 1500));
+    await new Promise((r) => setTimeout(r, 1600));
     expect(lock.id).not.toBe(first);
     expect(lock.isLost).toBe(false);
     const { locks } = await listLocks(store, key);
