@@ -1,51 +1,35 @@
 'use client';
-import { useQueryClient } from '@tanstack/react-query';
-import { useId, useState, type FormEvent } from 'react';
-import { api, ApiFailure } from '../api-client';
+import { useId } from 'react';
+import { useApiForm } from '../use-api-form';
 import { Field, SelectField } from '../form-field';
 import { globRoot } from '@/lib/sources/filesystem/glob-root';
 
 const lines = (v: FormDataEntryValue | null) => String(v ?? '').split('\n').map((l) => l.trim()).filter(Boolean);
 
 export function AddSourceForm({ targets }: { targets: { id: string; name: string }[] }) {
-  const queryClient = useQueryClient();
-  const [fields, setFields] = useState<Record<string, string>>({});
-  const [message, setMessage] = useState<string | null>(null);
   const pathsId = useId();
   const excludesId = useId();
-
-  async function submit(e: FormEvent<HTMLFormElement>) {
-    e.preventDefault();
-    const formEl = e.currentTarget;
-    const f = new FormData(formEl);
-    const kind = String(f.get('kind'));
-    const patterns = lines(f.get('paths'));
-    const body = {
-      name: f.get('name'),
-      kind,
-      environment: f.get('environment'),
-      criticality: f.get('criticality'),
-      storageTargetId: f.get('storageTargetId'),
-      rpoMinutes: Math.round(Number(f.get('rpoHours') || 24) * 60),
-      config: kind === 'config' ? { paths: [...new Set(patterns.map(globRoot))], includes: patterns, excludes: lines(f.get('excludes')) } : { paths: patterns, excludes: lines(f.get('excludes')) },
-    };
-    setFields({});
-    setMessage(null);
-    try {
-      await api('/api/sources', { method: 'POST', body });
-      formEl.reset();
-      setMessage(`Added ${body.name}.`);
-      await queryClient.invalidateQueries({ queryKey: ['sources'] });
-    } catch (err) {
-      if (err instanceof ApiFailure) {
-        setFields(err.fields);
-        setMessage(err.message);
-      }
-    }
-  }
+  const { fields, message, onSubmit, failed } = useApiForm({
+    url: '/api/sources',
+    invalidate: ['sources'],
+    done: (body) => `Added ${body.name}.`,
+    toBody: (f) => {
+      const kind = String(f.get('kind'));
+      const patterns = lines(f.get('paths'));
+      return {
+        name: f.get('name'),
+        kind,
+        environment: f.get('environment'),
+        criticality: f.get('criticality'),
+        storageTargetId: f.get('storageTargetId'),
+        rpoMinutes: Math.round(Number(f.get('rpoHours') || 24) * 60),
+        config: kind === 'config' ? { paths: [...new Set(patterns.map(globRoot))], includes: patterns, excludes: lines(f.get('excludes')) } : { paths: patterns, excludes: lines(f.get('excludes')) },
+      };
+    },
+  });
 
   return (
-    <form className="stack" onSubmit={submit} noValidate data-testid="add-source-form">
+    <form className="stack" onSubmit={onSubmit} noValidate data-testid="add-source-form">
       <Field label="Name" name="name" error={fields.name} />
       <SelectField label="Kind" name="kind" defaultValue="filesystem">
         <option value="filesystem">File system (directories)</option>
@@ -74,7 +58,7 @@ export function AddSourceForm({ targets }: { targets: { id: string; name: string
         {targets.map((t) => <option key={t.id} value={t.id}>{t.name}</option>)}
       </SelectField>
       <Field label="RPO (hours)" name="rpoHours" type="number" min="0.1" step="0.1" defaultValue="24" error={fields.rpoMinutes} />
-      {message && <p className={Object.keys(fields).length ? 'error' : 'muted'} role="status">{message}</p>}
+      {message && <p className={failed ? 'error' : 'muted'} role="status">{message}</p>}
       <button type="submit">Add source</button>
     </form>
   );

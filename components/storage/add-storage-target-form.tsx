@@ -1,43 +1,24 @@
 'use client';
-import { useQueryClient } from '@tanstack/react-query';
-import { useState, type FormEvent } from 'react';
-import { api, ApiFailure } from '../api-client';
+import { useState } from 'react';
 import { Field, SelectField } from '../form-field';
+import { useApiForm } from '../use-api-form';
 
 export function AddStorageTargetForm() {
-  const queryClient = useQueryClient();
   const [kind, setKind] = useState<'s3' | 'local'>('s3');
-  const [fields, setFields] = useState<Record<string, string>>({});
-  const [message, setMessage] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-
-  async function submit(e: FormEvent<HTMLFormElement>) {
-    e.preventDefault();
-    const formEl = e.currentTarget;
-    const form = Object.fromEntries(new FormData(formEl)) as Record<string, string>;
-    const body = kind === 'local'
-      ? { kind, name: form.name, role: form.role, path: form.path }
-      : { kind, name: form.name, role: form.role, endpoint: form.endpoint, region: form.region, bucket: form.bucket, prefix: form.prefix, accessKeyId: form.accessKeyId, secretAccessKey: form.secretAccessKey, forcePathStyle: form.forcePathStyle === 'on' };
-    setBusy(true);
-    setFields({});
-    setMessage(null);
-    try {
-      await api('/api/storage-targets', { method: 'POST', body });
-      formEl.reset();
-      setMessage(`Added ${body.name}.`);
-      await queryClient.invalidateQueries({ queryKey: ['storage-targets'] });
-    } catch (err) {
-      if (err instanceof ApiFailure) {
-        setFields(err.fields);
-        setMessage(err.message);
-      } else setMessage('Could not add the storage target');
-    } finally {
-      setBusy(false);
-    }
-  }
+  const { fields, message, busy, onSubmit, failed } = useApiForm({
+    url: '/api/storage-targets',
+    invalidate: ['storage-targets'],
+    done: (body) => `Added ${body.name}.`,
+    toBody: (data) => {
+      const form = Object.fromEntries(data) as Record<string, string>;
+      return kind === 'local'
+        ? { kind, name: form.name, role: form.role, path: form.path }
+        : { kind, name: form.name, role: form.role, endpoint: form.endpoint, region: form.region, bucket: form.bucket, prefix: form.prefix, accessKeyId: form.accessKeyId, secretAccessKey: form.secretAccessKey, forcePathStyle: form.forcePathStyle === 'on' };
+    },
+  });
 
   return (
-    <form className="stack" onSubmit={submit} noValidate data-testid="add-target-form">
+    <form className="stack" onSubmit={onSubmit} noValidate data-testid="add-target-form">
       <SelectField label="Kind" name="kind" value={kind} onChange={(e) => setKind(e.target.value as 's3' | 'local')}>
         <option value="s3">S3-compatible storage</option>
         <option value="local">Local directory</option>
@@ -63,7 +44,7 @@ export function AddStorageTargetForm() {
           </label>
         </>
       )}
-      {message && <p className={Object.keys(fields).length ? 'error' : 'muted'} role="status">{message}</p>}
+      {message && <p className={failed ? 'error' : 'muted'} role="status">{message}</p>}
       <button type="submit" disabled={busy}>{busy ? 'Adding…' : 'Add storage target'}</button>
     </form>
   );

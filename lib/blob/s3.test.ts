@@ -4,11 +4,8 @@
  * (LIFEBOAT_TEST_S3_REGION defaults to us-east-1). Without them this file FAILS on purpose: a storage
  * layer whose S3 tests silently skip is untested. Creates its own bucket and removes it afterwards.
  */
-import { s3TestEnv } from './testing';
-import {
-  DeleteBucketCommand, DeleteObjectsCommand, ListMultipartUploadsCommand, ListObjectsV2Command,
-  AbortMultipartUploadCommand,
-} from '@aws-sdk/client-s3';
+import { deleteTestBucket, s3TestEnv } from './testing';
+import { ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { Readable } from 'node:stream';
@@ -35,18 +32,6 @@ async function incompleteUploads(): Promise<{ Key?: string; UploadId?: string }[
   return res.Uploads ?? [];
 }
 
-async function emptyAndDeleteBucket(): Promise<void> {
-  for (const u of await incompleteUploads()) {
-    await admin.client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: u.Key, UploadId: u.UploadId }));
-  }
-  for (;;) {
-    const page = await admin.client.send(new ListObjectsV2Command({ Bucket: bucket }));
-    const keys = (page.Contents ?? []).map((o) => ({ Key: o.Key! }));
-    if (keys.length === 0) break;
-    await admin.client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys, Quiet: true } }));
-  }
-  await admin.client.send(new DeleteBucketCommand({ Bucket: bucket }));
-}
 
 beforeAll(async () => {
   admin = makeS3();
@@ -55,7 +40,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (admin) await emptyAndDeleteBucket();
+  if (admin) await deleteTestBucket(admin.client, bucket);
   for (const s of stores) s.destroy();
 });
 

@@ -8,8 +8,7 @@
  * - FakeKms: an in-memory KmsClientLike that really encrypts (AES-256-GCM under a per-key fake KMS master
  *   key), because AWS KMS cannot run here. Ciphertext blobs are bound to their key id, as in KMS.
  */
-import { s3TestEnv as sharedS3TestEnv } from '../../blob/testing';
-import { DeleteBucketCommand } from '@aws-sdk/client-s3';
+import { deleteTestBucket, s3TestEnv as sharedS3TestEnv } from '../../blob/testing';
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -45,8 +44,7 @@ export function forEachBackend(fn: (backend: 'local' | 's3', fresh: FreshStore) 
     });
     afterAll(async () => {
       if (admin) {
-        for await (const e of admin.list('')) await admin.delete(e.key);
-        await admin.client.send(new DeleteBucketCommand({ Bucket: bucket }));
+        await deleteTestBucket(admin.client, bucket);
         admin.destroy();
       }
       for (const s of stores) s.destroy();

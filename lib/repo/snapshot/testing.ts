@@ -3,7 +3,7 @@
 // (LIFEBOAT_TEST_S3_REGION optional); without them every S3 case FAILS with a message saying so, never skips.
 // Each fresh() is an empty store (own temp dir or own random prefix in one bucket per test file); everything
 // is removed in afterAll.
-import { DeleteBucketCommand, DeleteObjectsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { deleteTestBucket } from '../../blob/testing';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -42,7 +42,7 @@ export function testStoreKinds(label: string): TestStoreKind[] {
 
   afterAll(async () => {
     await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
-    if (admin) await emptyAndDelete(await admin, bucket);
+    if (admin) await deleteTestBucket((await admin).client, bucket);
     for (const s of s3Stores) s.destroy();
   });
 
@@ -73,15 +73,6 @@ export function testStoreKinds(label: string): TestStoreKind[] {
   return [local, s3];
 }
 
-async function emptyAndDelete(admin: S3BlobStore, bucket: string): Promise<void> {
-  for (;;) {
-    const page = await admin.client.send(new ListObjectsV2Command({ Bucket: bucket }));
-    const keys = (page.Contents ?? []).map((o) => ({ Key: o.Key! }));
-    if (keys.length === 0) break;
-    await admin.client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys, Quiet: true } }));
-  }
-  await admin.client.send(new DeleteBucketCommand({ Bucket: bucket }));
-}
 
 /** A valid snapshot manifest; fields overridden by `over`. */
 export function makeSnapshot(over: Partial<Snapshot> = {}): Snapshot {
