@@ -69,6 +69,7 @@ try {
     DATABASE_URL: pg.url,
     REDIS_URL: redis.url,
     LIFEBOAT_DATA_DIR: dataDir,
+    LIFEBOAT_CACHE_DIR: process.env.LIFEBOAT_CACHE_DIR || join(dataDir, 'cache'),
     NEXTAUTH_URL: process.env.NEXTAUTH_URL || `http://127.0.0.1:${port}`,
     NEXT_TELEMETRY_DISABLED: '1',
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',

@@ -90,6 +90,7 @@ try {
     DATABASE_URL: databaseUrl,
     REDIS_URL: redis.url,
     LIFEBOAT_DATA_DIR: join(work, 'data'),
+    LIFEBOAT_CACHE_DIR: join(work, 'cache'),
     LIFEBOAT_ADMIN_EMAIL: 'admin@lifeboat.test',
     LIFEBOAT_ADMIN_PASSWORD: 'admin-password-for-tests',
     LIFEBOAT_REQUIRE_S3: '1',

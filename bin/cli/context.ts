@@ -3,11 +3,18 @@
 // missing setting; nothing here prints or logs a secret.
 import { readFileSync } from 'node:fs';
 import { openBlobStore, type BlobStore } from '../../lib/blob';
+import { resolveCacheRoot } from '../../lib/repo/cache/tree-cache';
 import { Repository } from '../../lib/repo/repository';
 import { repositoryLocation, type LocationOptions } from '../../lib/repo/location';
 import { UsageError } from './errors';
 
-export type GlobalOptions = LocationOptions & { passwordFile?: string; json?: boolean };
+export type GlobalOptions = LocationOptions & { passwordFile?: string; json?: boolean; cacheDir?: string; cache?: boolean };
+
+/** --no-cache wins, then --cache-dir, then the environment (resolveCacheRoot). */
+export function cacheRootFor(opts: GlobalOptions): string | null {
+  if (opts.cache === false) return null;
+  return opts.cacheDir ?? resolveCacheRoot();
+}
 
 export function openStore(opts: GlobalOptions): { store: BlobStore; ensureExists: () => Promise<void>; close: () => void } {
   const opened = openBlobStore(repositoryLocation(opts));
@@ -35,7 +42,7 @@ export function readPassword(opts: { passwordFile?: string }, env = process.env,
 export async function openRepo(opts: GlobalOptions): Promise<{ repo: Repository; close: () => void }> {
   const { store, close } = openStore(opts);
   try {
-    const repo = await Repository.open(store, { passphrase: readPassword(opts) });
+    const repo = await Repository.open(store, { passphrase: readPassword(opts) }, { cacheRoot: cacheRootFor(opts) });
     return { repo, close };
   } catch (err) {
     close();

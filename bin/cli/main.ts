@@ -20,12 +20,14 @@ export function buildProgram(extra: Register[] = []): Command {
     .option('--endpoint <url>', 'S3 endpoint (default LIFEBOAT_S3_ENDPOINT; empty for AWS)')
     .option('--region <region>', 'S3 region (default LIFEBOAT_S3_REGION or us-east-1)')
     .option('--password-file <file>', 'file holding the repository password (default LIFEBOAT_PASSWORD_FILE / LIFEBOAT_PASSWORD)')
+    .option('--cache-dir <dir>', 'local cache of tree blobs (default LIFEBOAT_CACHE_DIR, else ~/.cache/lifeboat)')
+    .option('--no-cache', 'do not use or fill the local cache')
     .option('--json', 'print results as JSON')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   const globals = (): GlobalOptions => {
-    const o = program.opts<{ repo?: string; endpoint?: string; region?: string; passwordFile?: string; json?: boolean }>();
-    return { repository: o.repo, endpoint: o.endpoint, region: o.region, passwordFile: o.passwordFile, json: o.json };
+    const o = program.opts<{ repo?: string; endpoint?: string; region?: string; passwordFile?: string; json?: boolean; cacheDir?: string; cache?: boolean }>();
+    return { repository: o.repo, endpoint: o.endpoint, region: o.region, passwordFile: o.passwordFile, json: o.json, cacheDir: o.cacheDir, cache: o.cache };
   };
   registerInit(program, globals);
   registerBackup(program, globals);

@@ -14,8 +14,10 @@
  *   it aborts only uploads under the prefix initiated more than a given age ago, never recent ones, which
  *   another live writer may own.
  * Errors: every SDK failure goes through translateError (s3-errors.ts); aborts reject with signal.reason,
- * and the AbortSignal is handed to the SDK so requests stop at once. The SDK retries a few times itself
- * (sdkMaxAttempts); policy-level retrying is the retrying decorator's job.
+ * and the AbortSignal is handed to the SDK so requests stop at once. The SDK makes one attempt by default
+ * (sdkMaxAttempts): retrying is the retrying decorator's job, and two nested retry loops multiplied the
+ * time to give up on a dead endpoint (3 x 5 attempts x a 10 s connect timeout = 150 s). Timeouts: 5 s to
+ * connect, 30 s without a byte on an open socket.
  * Concurrency: one S3Client per store, safe for concurrent calls; call destroy() to release sockets.
  */
 import {
@@ -48,7 +50,7 @@ export interface S3BlobStoreConfig {
   storageClass?: string;
   partSize?: number;
   queueSize?: number;
-  /** Attempts the SDK makes per request before giving up (default 3). */
+  /** Attempts the SDK makes per request before giving up (default 1: the retrying decorator retries). */
   sdkMaxAttempts?: number;
   connectionTimeoutMs?: number;
   socketTimeoutMs?: number;
@@ -85,10 +87,10 @@ export class S3BlobStore implements BlobStore {
       credentials: { accessKeyId: cfg.accessKeyId, secretAccessKey: cfg.secretAccessKey },
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
-      maxAttempts: cfg.sdkMaxAttempts ?? 3,
+      maxAttempts: cfg.sdkMaxAttempts ?? 1,
       requestHandler: {
-        connectionTimeout: cfg.connectionTimeoutMs ?? 10_000,
-        socketTimeout: cfg.socketTimeoutMs ?? 120_000,
+        connectionTimeout: cfg.connectionTimeoutMs ?? 5_000,
+        socketTimeout: cfg.socketTimeoutMs ?? 30_000,
       },
     });
   }

@@ -6,6 +6,7 @@ import { openBlobStore, parseBlobStoreConfig, S3BlobStore } from '../blob';
 import type { Db } from '../db/client';
 import type { StorageTarget } from '../db/generated/client';
 import { RepositoryNotFoundError } from '../repo/init';
+import { resolveCacheRoot } from '../repo/cache/tree-cache';
 import { Repository } from '../repo/repository';
 import { repositoryPassword } from './repository-password';
 import { blobConfigFor } from '../storage-targets/catalog';
@@ -18,11 +19,11 @@ export async function openTargetRepository(db: Db, target: StorageTarget, secret
     const passphrase = await repositoryPassword(db, target, secretKey);
     let repo: Repository;
     try {
-      repo = await Repository.open(opened.store, { passphrase }, opts.signal);
+      repo = await Repository.open(opened.store, { passphrase }, { signal: opts.signal, cacheRoot: resolveCacheRoot() });
     } catch (err) {
       if (!(err instanceof RepositoryNotFoundError) || !opts.create) throw err;
       await opened.ensureExists(opts.signal);
-      repo = await Repository.init(opened.store, { passphrase });
+      repo = await Repository.init(opened.store, { passphrase }, { cacheRoot: resolveCacheRoot() });
     }
     if (target.repositoryId !== repo.id) await db.storageTarget.update({ where: { id: target.id }, data: { repositoryId: repo.id } });
     return { repo, close: () => opened.close() };

@@ -3,17 +3,28 @@
 // snapshots and locks. Not a god object: consumers declare the small interface they need (ArchiveRepo,
 // RestoreRepo...) and this class happens to satisfy them. One instance per process and repository.
 import type { Readable } from 'node:stream';
-import type { BlobStore } from '../blob';
+import { getBuffer, type BlobStore } from '../blob';
 import { chunkStream, deriveGearTable, type GearTable } from './chunker';
 import { ContentStore, type BlobType } from './content';
 import { contentId, type MasterKey } from './crypto/master-key';
+import type { BlobLocation } from './index/master';
+import { objectKey } from './layout';
+import { openBlobFromPack } from './pack/blob';
 import { initRepository, openRepository, type InitCredentials, type InitOptions, type OpenCredentials } from './init';
 import type { RepositoryConfig } from './config';
+import { TreeCache } from './cache/tree-cache';
 import { acquireLock, type Lock } from './lock';
 import { deleteSnapshot, listSnapshots, loadSnapshot, saveSnapshot, type Snapshot, type SnapshotEntry } from './snapshot';
 
+export type OpenOptions = {
+  signal?: AbortSignal;
+  /** Directory for the local tree cache (see resolveCacheRoot); none when omitted or null. */
+  cacheRoot?: string | null;
+};
+
 export class Repository {
   private readonly gear: GearTable;
+  private treeCache: TreeCache | undefined;
 
   private constructor(
     readonly store: BlobStore,
@@ -26,19 +37,21 @@ export class Repository {
     this.gear = deriveGearTable(key.idKey);
   }
 
-  static async init(store: BlobStore, credentials: InitCredentials, opts?: InitOptions): Promise<Repository> {
+  static async init(store: BlobStore, credentials: InitCredentials, opts?: InitOptions & OpenOptions): Promise<Repository> {
     const opened = await initRepository(store, credentials, opts);
-    return Repository.fromOpened(store, opened);
+    return Repository.fromOpened(store, opened, opts);
   }
 
-  static async open(store: BlobStore, credentials: OpenCredentials, signal?: AbortSignal): Promise<Repository> {
+  static async open(store: BlobStore, credentials: OpenCredentials, opts: OpenOptions = {}): Promise<Repository> {
     const opened = await openRepository(store, credentials);
-    return Repository.fromOpened(store, opened, signal);
+    return Repository.fromOpened(store, opened, opts);
   }
 
-  private static async fromOpened(store: BlobStore, o: Awaited<ReturnType<typeof openRepository>>, signal?: AbortSignal): Promise<Repository> {
-    const content = await ContentStore.create(store, o.masterKey, { packTargetSize: o.config.packTargetSize, compressionLevel: o.config.compression.level }, signal);
-    return new Repository(store, o.id, o.config, o.masterKey, o.slotId, content);
+  private static async fromOpened(store: BlobStore, o: Awaited<ReturnType<typeof openRepository>>, opts: OpenOptions = {}): Promise<Repository> {
+    const content = await ContentStore.create(store, o.masterKey, { packTargetSize: o.config.packTargetSize, compressionLevel: o.config.compression.level }, opts.signal);
+    const repo = new Repository(store, o.id, o.config, o.masterKey, o.slotId, content);
+    if (opts.cacheRoot) repo.treeCache = new TreeCache(opts.cacheRoot, o.id, o.masterKey, o.config.compression.level);
+    return repo;
   }
 
   get masterKey(): MasterKey {
@@ -54,12 +67,41 @@ export class Repository {
     return contentId(this.key, data).toString('hex');
   }
 
-  saveBlob(type: BlobType, data: Buffer, signal?: AbortSignal) {
-    return this.content.saveBlob(type, data, signal);
+  async saveBlob(type: BlobType, data: Buffer, signal?: AbortSignal) {
+    const saved = await this.content.saveBlob(type, data, signal);
+    if (type === 'tree' && saved.stored && this.treeCache) await this.treeCache.put(saved.id, data);
+    return saved;
   }
 
-  loadBlob(id: string, signal?: AbortSignal): Promise<Buffer> {
-    return this.content.loadBlob(id, signal);
+  /** Reads and verifies a blob; trees come from the local cache when it has them. */
+  async loadBlob(id: string, signal?: AbortSignal): Promise<Buffer> {
+    const loc = this.treeCache ? this.content.masterIndex.lookup(id) : undefined;
+    if (loc?.type !== 'tree') return this.content.loadBlob(id, signal);
+    const cached = await this.treeCache!.get(id, loc.rawLength);
+    if (cached) return cached;
+    const data = await this.content.loadBlob(id, signal);
+    await this.treeCache!.put(id, data);
+    return data;
+  }
+
+  /** One stored location of a blob from the master index; undefined when unknown or not indexed yet. */
+  locateBlob(id: string): BlobLocation | undefined {
+    return this.content.masterIndex.lookup(id);
+  }
+
+  /** Every stored location of a blob (the index may list several copies). */
+  locateBlobAll(id: string): BlobLocation[] {
+    return this.content.masterIndex.lookupAll(id);
+  }
+
+  /** Bytes [offset, offset + length) of a pack: one ranged GET (used to read many blobs of a pack at once). */
+  readPackRange(packId: string, offset: number, length: number, signal?: AbortSignal): Promise<Buffer> {
+    return getBuffer(this.store, objectKey('data', packId), { range: { offset, length }, signal });
+  }
+
+  /** Opens and verifies one sealed blob cut out of a pack (throws IntegrityError on any mismatch). */
+  openBlob(id: string, sealed: Buffer, loc: BlobLocation): Buffer {
+    return openBlobFromPack(this.key, sealed, id, { pack: loc.packId, rawLength: loc.rawLength });
   }
 
   hasBlob(id: string): boolean {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { Repository } from '../../../lib/repo/repository';
-import { openStore, readPassword, type GlobalOptions } from '../context';
+import { cacheRootFor, openStore, readPassword, type GlobalOptions } from '../context';
 import { emit } from '../output';
 
 export function registerInit(program: Command, globals: () => GlobalOptions) {
@@ -13,7 +13,7 @@ export function registerInit(program: Command, globals: () => GlobalOptions) {
       const { store, ensureExists, close } = openStore(opts);
       try {
         await ensureExists();
-        const repo = await Repository.init(store, { passphrase: password });
+        const repo = await Repository.init(store, { passphrase: password }, { cacheRoot: cacheRootFor(opts) });
         emit(opts.json, { id: repo.id, location: store.describe(), keySlot: repo.slotId }, () => [
           `created repository ${repo.id.slice(0, 8)} at ${store.describe()}`,
           'keep the password safe: without it (or another key slot) the data cannot be read',

@@ -8,7 +8,8 @@ import { constants, createReadStream, type BigIntStats } from 'node:fs';
 import { lstat, open, readdir, readlink } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
-import { decodeTree, encodeTree, loadIdNames, nodeFromStat as rawNodeFromStat, sameFile, type IdNames, type TreeNode } from '../../repo/tree';
+import { encodeTree, loadIdNames, nodeFromStat as rawNodeFromStat, sameFile, type IdNames, type TreeNode } from '../../repo/tree';
+import { ParentTrees } from './parent-trees';
 import { excludeMatcher, includeMatcher, type ExcludeMatcher } from './excludes';
 import { scanTotals, type ScanTotals } from './scan';
 
@@ -82,6 +83,7 @@ class Archiver {
   totals: ScanTotals | undefined;
   readonly summary: ArchiveSummary = { files: 0, dirs: 0, bytes: 0, newFiles: 0, changedFiles: 0, unchangedFiles: 0, newBlobs: 0, addedBytes: 0, errors: [] };
   private lastReport = 0;
+  private readonly parents: ParentTrees;
 
   constructor(
     private readonly repo: ArchiveRepo,
@@ -89,7 +91,9 @@ class Archiver {
     private readonly excluded: ExcludeMatcher,
     private readonly included: ExcludeMatcher | null,
     private readonly names: IdNames,
-  ) {}
+  ) {
+    this.parents = new ParentTrees(repo, opts.signal);
+  }
 
   report(currentPath?: string, force = false) {
     if (!this.opts.onProgress || (!force && Date.now() - this.lastReport < 250)) return;
@@ -97,19 +101,9 @@ class Archiver {
     this.opts.onProgress({ filesDone: this.summary.files, bytesDone: this.summary.bytes, filesTotal: this.totals?.files, bytesTotal: this.totals?.bytes, currentPath });
   }
 
-  private async parentNodes(treeId: string | null | undefined): Promise<Map<string, TreeNode>> {
-    if (!treeId) return new Map();
-    try {
-      const tree = decodeTree(await this.repo.loadBlob(treeId, this.opts.signal), `tree ${treeId}`);
-      return new Map(tree.nodes.map((n) => [n.name, n]));
-    } catch {
-      return new Map(); // an unreadable parent only costs re-reading; the backup stays correct
-    }
-  }
-
   /** A directory on the way to the selected roots: its own metadata, but only the selected children. */
   async saveVirtual(dir: string, roots: string[], parentTree: string | null): Promise<string> {
-    const parent = await this.parentNodes(parentTree);
+    const parent = await this.parents.nodes(parentTree);
     const names = new Map<string, string[]>();
     for (const root of roots) {
       if (root === dir) continue;
@@ -159,6 +153,7 @@ class Archiver {
       const node = await this.saveEntry(path, name, stat, parent.get(name), rootDev ?? stat.dev);
       if (node) nodes.push(node);
     }
+    this.parents.forget(parent);
     this.summary.dirs++;
     return { id: await this.saveTree(nodes), empty: nodes.length === 0 };
   }
@@ -166,7 +161,7 @@ class Archiver {
   private async saveEntry(path: string, name: string, stat: BigIntStats, prev: TreeNode | undefined, rootDev: bigint): Promise<TreeNode | null> {
     if (stat.isDirectory()) {
       if (this.opts.oneFileSystem && stat.dev !== rootDev) return null;
-      const { id: subtree, empty } = await this.saveDirNodes(path, await this.parentNodes(prev?.type === 'dir' ? prev.subtree : null), rootDev);
+      const { id: subtree, empty } = await this.saveDirNodes(path, await this.parents.nodes(prev?.type === 'dir' ? prev.subtree : null), rootDev);
       // With includes, a directory holding nothing included is left out unless it matches itself.
       if (empty && this.included && !this.included(path) && !this.included(path + '/')) return null;
       return this.node(name, stat, { subtree });
