@@ -1,11 +1,29 @@
 #!/usr/bin/env node
-// The `lifeboat` command (package.json "bin"): loads the TypeScript CLI through tsx, so it runs from a
-// checkout with no build step (`npx lifeboat ...`).
-import { register } from 'tsx/esm/api';
+// The `lifeboat` command (package.json "bin"). Runs from a checkout with no build step (`npx lifeboat ...`):
+// it runs a cached esbuild bundle of the TypeScript CLI (bin/cli-bundle.mjs, rebuilt when sources change)
+// and falls back to transpiling through tsx when the bundle cannot be built (read-only checkout, no esbuild)
+// or when LIFEBOAT_CLI_BUNDLE=0.
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 // The AWS SDK's notice about future Node versions is not the operator's problem at 3 a.m.; keep stderr to
 // what went wrong.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-register();
-const { main } = await import('./cli/main.ts');
+
+async function loadMain() {
+  if (process.env.LIFEBOAT_CLI_BUNDLE !== '0') {
+    try {
+      const { ensureCliBundle } = await import('./cli-bundle.mjs');
+      const bundle = await ensureCliBundle(resolve(dirname(fileURLToPath(import.meta.url)), '..'));
+      return (await import(pathToFileURL(bundle).href)).main;
+    } catch (err) {
+      if (process.env.LIFEBOAT_DEBUG) process.stderr.write(`lifeboat: no CLI bundle (${err.message}); using tsx\n`);
+    }
+  }
+  const { register } = await import('tsx/esm/api');
+  register();
+  return (await import('./cli/main.ts')).main;
+}
+
+const main = await loadMain();
 process.exitCode = await main(process.argv);
