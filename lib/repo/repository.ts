@@ -2,6 +2,7 @@
 // (lib/repo/keys, init), the content layer (packs + index), the chunker configured for this repository,
 // snapshots and locks. Not a god object: consumers declare the small interface they need (ArchiveRepo,
 // RestoreRepo...) and this class happens to satisfy them. One instance per process and repository.
+import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { getBuffer, type BlobStore } from '../blob';
 import { chunkStream, deriveGearTable, type GearTable } from './chunker';
@@ -12,13 +13,14 @@ import { objectKey } from './layout';
 import { openBlobFromPack } from './pack/blob';
 import { initRepository, openRepository, type InitCredentials, type InitOptions, type OpenCredentials } from './init';
 import type { RepositoryConfig } from './config';
+import { withObjectCache } from './cache/object-cache';
 import { TreeCache } from './cache/tree-cache';
 import { acquireLock, type Lock } from './lock';
 import { deleteSnapshot, listSnapshots, loadSnapshot, saveSnapshot, type Snapshot, type SnapshotEntry } from './snapshot';
 
 export type OpenOptions = {
   signal?: AbortSignal;
-  /** Directory for the local tree cache (see resolveCacheRoot); none when omitted or null. */
+  /** Root of the local cache of trees, index files and snapshots (see resolveCacheRoot); none when omitted or null. */
   cacheRoot?: string | null;
 };
 
@@ -48,8 +50,9 @@ export class Repository {
   }
 
   private static async fromOpened(store: BlobStore, o: Awaited<ReturnType<typeof openRepository>>, opts: OpenOptions = {}): Promise<Repository> {
-    const content = await ContentStore.create(store, o.masterKey, { packTargetSize: o.config.packTargetSize, compressionLevel: o.config.compression.level }, opts.signal);
-    const repo = new Repository(store, o.id, o.config, o.masterKey, o.slotId, content);
+    const cached = opts.cacheRoot ? withObjectCache(store, join(opts.cacheRoot, o.id)) : store;
+    const content = await ContentStore.create(cached, o.masterKey, { packTargetSize: o.config.packTargetSize, compressionLevel: o.config.compression.level }, opts.signal);
+    const repo = new Repository(cached, o.id, o.config, o.masterKey, o.slotId, content);
     if (opts.cacheRoot) repo.treeCache = new TreeCache(opts.cacheRoot, o.id, o.masterKey, o.config.compression.level);
     return repo;
   }

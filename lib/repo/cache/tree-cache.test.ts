@@ -76,6 +76,30 @@ describe('tree cache', () => {
     expect(store.gets.filter((k) => k.startsWith('data/')).length).toBeLessThan(12 + 1);
   });
 
+  it('index files and snapshots are read from the cache when their hash still matches their name', async () => {
+    const cacheRoot = join(work, 'cache-objects');
+    const store = countingGets(new LocalBlobStore(join(work, 'repo-objects'), { fsync: false }));
+    const repo = await Repository.init(store, { passphrase: 'pw' }, { ...fastKdf, cacheRoot });
+    await backupFilesystem(repo, { source, paths: [src] });
+    await backupFilesystem(repo, { source, paths: [src] });
+    expect((await repo.listSnapshots()).length).toBe(2); // fills the cache with both snapshots
+
+    store.gets.length = 0;
+    const again = await Repository.open(store, { passphrase: 'pw' }, { cacheRoot });
+    expect((await again.listSnapshots()).length).toBe(2);
+    expect(store.gets.filter((k) => k.startsWith('index/') || k.startsWith('snapshots/'))).toEqual([]);
+
+    // A tampered copy is not used: it is fetched again (and the listing stays the bucket's).
+    const [snap] = await again.listSnapshots();
+    await writeFile(join(cacheRoot, repo.id, 'snapshots', snap!.id), 'garbage');
+    store.gets.length = 0;
+    const third = await Repository.open(store, { passphrase: 'pw' }, { cacheRoot });
+    expect((await third.listSnapshots()).map((e) => e.id)).toContain(snap!.id);
+    expect(store.gets).toContain(`snapshots/${snap!.id}`);
+    await third.deleteSnapshot(snap!.id);
+    expect((await third.listSnapshots()).map((e) => e.id)).not.toContain(snap!.id);
+  });
+
   it('without a cache, the same re-backup reads parent trees from the bucket', async () => {
     const store = countingGets(new LocalBlobStore(join(work, 'repo-cold'), { fsync: false }));
     const repo = await Repository.init(store, { passphrase: 'pw' }, fastKdf);

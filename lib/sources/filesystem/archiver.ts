@@ -54,6 +54,8 @@ export type ArchiveSummary = {
 export type ArchiveResult = { tree: string; summary: ArchiveSummary };
 
 const READ_CHUNK = 1024 * 1024;
+/** Directory entries lstat'ed concurrently (libuv's pool has 4 threads; more only queue). */
+const STAT_WINDOW = 64;
 
 export async function archive(repo: ArchiveRepo, opts: ArchiveOptions): Promise<ArchiveResult> {
   const roots = normalizeRoots(opts.paths);
@@ -144,14 +146,20 @@ class Archiver {
     }
     names.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
     const nodes: TreeNode[] = [];
-    for (const name of names) {
-      const path = join(dir, name);
-      if (this.excluded(path)) continue;
-      const stat = await this.stat(path);
-      if (!stat) continue;
-      if (this.included && !stat.isDirectory() && !this.included(path)) continue;
-      const node = await this.saveEntry(path, name, stat, parent.get(name), rootDev ?? stat.dev);
-      if (node) nodes.push(node);
+    const kept = names.filter((name) => !this.excluded(join(dir, name)));
+    // lstat a window of entries at once: one at a time, an unchanged re-backup spent ~40% of its time
+    // waiting for the next lstat to come back from the thread pool.
+    for (let start = 0; start < kept.length; start += STAT_WINDOW) {
+      const window = kept.slice(start, start + STAT_WINDOW);
+      const stats = await Promise.all(window.map((name) => this.stat(join(dir, name))));
+      for (const [i, name] of window.entries()) {
+        const path = join(dir, name);
+        const stat = stats[i];
+        if (!stat) continue;
+        if (this.included && !stat.isDirectory() && !this.included(path)) continue;
+        const node = await this.saveEntry(path, name, stat, parent.get(name), rootDev ?? stat.dev);
+        if (node) nodes.push(node);
+      }
     }
     this.parents.forget(parent);
     this.summary.dirs++;
