@@ -1,0 +1,100 @@
+// Fetches many blobs by reading their packs (plan: pack-reads.ts), a few reads in flight, and hands each
+// blob to the caller verified: the repository's openBlob does the authenticated decryption and checks the
+// plaintext's HMAC against the blob's id. A blob that does not verify, or whose pack is missing or
+// shorter than the index says, is read again with loadBlob, which tries every copy the index lists; when
+// that fails too, the caller gets the error for that blob and the other blobs go on.
+import { InvalidRangeError, isAbortError, isNotFound } from '../../blob';
+import { IntegrityError } from '../../repo/crypto/sealed-box';
+import type { BlobLocation } from '../../repo/index';
+import { runLimited } from './run-limited';
+import { planPackReads, type PackRead } from './pack-reads';
+
+/** What fetching needs from a repository (lib/repo/repository.ts's Repository has it). */
+export interface BlobSource {
+  /** One stored location of a blob, or undefined when the index does not list it. */
+  locateBlob(id: string): BlobLocation | undefined;
+  /** Bytes [offset, offset + length) of a pack, in one request. */
+  readPackRange(packId: string, offset: number, length: number, signal?: AbortSignal): Promise<Buffer>;
+  /** Decrypts, decompresses and verifies one sealed blob (throws IntegrityError). */
+  openBlob(id: string, sealed: Buffer, loc: BlobLocation): Buffer;
+  /** Reads and verifies one blob on its own, trying every copy (the fallback). */
+  loadBlob(id: string, signal?: AbortSignal): Promise<Buffer>;
+}
+
+export type FetchedBlob = { id: string; data: Buffer; error?: undefined } | { id: string; data?: undefined; error: Error };
+
+/**
+ * Pack reads in flight. A 16 MiB read takes ~50-100 ms on the local gateway, about one request's
+ * latency, so four keep the link busy while memory stays near 4 × MAX_READ at worst (~17 MiB each usually).
+ */
+export const READS_IN_FLIGHT = 4;
+
+export interface FetchOptions {
+  signal?: AbortSignal;
+  readsInFlight?: number;
+}
+
+/**
+ * Calls `onBlob` once per distinct id, with its verified plaintext or with the error that made it
+ * unreadable. Calls overlap (one per read in flight); blobs of one read come in offset order. Rejects
+ * only on abort or when `onBlob` throws, after the reads in flight have settled.
+ */
+export async function fetchBlobs(
+  source: BlobSource,
+  ids: Iterable<string>,
+  onBlob: (blob: FetchedBlob) => Promise<void> | void,
+  opts: FetchOptions = {},
+): Promise<void> {
+  const { signal } = opts;
+  const aborted = (err: unknown) => signal?.aborted || isAbortError(err);
+
+  const loadAlone = async (id: string): Promise<FetchedBlob> => {
+    try {
+      return { id, data: await source.loadBlob(id, signal) };
+    } catch (err) {
+      if (aborted(err)) throw err;
+      return { id, error: asError(err) };
+    }
+  };
+
+  const readPack = async (read: PackRead): Promise<void> => {
+    let bytes: Buffer | undefined;
+    let readError: unknown;
+    try {
+      bytes = await source.readPackRange(read.packId, read.offset, read.length, signal);
+    } catch (err) {
+      if (aborted(err)) throw err;
+      readError = err;
+    }
+    for (const { id, loc } of read.blobs) {
+      signal?.throwIfAborted();
+      if (!bytes && !otherCopyMayHelp(readError)) {
+        await onBlob({ id, error: asError(readError) });
+        continue;
+      }
+      let data: Buffer | undefined;
+      if (bytes) {
+        const start = loc.offset - read.offset;
+        try {
+          data = source.openBlob(id, bytes.subarray(start, start + loc.length), loc);
+        } catch (err) {
+          if (!(err instanceof IntegrityError)) throw err;
+        }
+      }
+      await onBlob(data ? { id, data } : await loadAlone(id));
+    }
+  };
+
+  const { reads, unlocated } = planPackReads(ids, (id) => source.locateBlob(id));
+  const tasks = [...reads.map((read) => () => readPack(read)), ...unlocated.map((id) => async () => onBlob(await loadAlone(id)))];
+  await runLimited(tasks, opts.readsInFlight ?? READS_IN_FLIGHT);
+}
+
+/** Damage or a missing/short pack: another copy may be fine. Other storage errors were already retried by the store. */
+function otherCopyMayHelp(err: unknown): boolean {
+  return err instanceof IntegrityError || err instanceof InvalidRangeError || isNotFound(err);
+}
+
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}

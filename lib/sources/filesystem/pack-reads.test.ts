@@ -1,0 +1,51 @@
+// The read planner: which bytes of which packs a restore asks for, and in what order.
+import { describe, expect, it } from 'vitest';
+import type { BlobLocation } from '../../repo/index';
+import { MAX_READ, MERGE_GAP, mergeRanges, planPackReads, type NeededBlob } from './pack-reads';
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const loc = (packId: string, offset: number, length: number): BlobLocation => ({ packId, type: 'data', offset, length, rawLength: length });
+const blob = (id: string, offset: number, length: number, packId = 'p'): NeededBlob => ({ id, loc: loc(packId, offset, length) });
+const spans = (reads: { offset: number; length: number; blobs: NeededBlob[] }[]) => reads.map((r) => [r.offset, r.length, r.blobs.map((b) => b.id).join('')]);
+
+describe('mergeRanges', () => {
+  it('reads adjacent and nearby blobs of a pack in one request, bytes in between included', () => {
+    const reads = mergeRanges('p', [blob('c', 300 * KiB, 10 * KiB), blob('a', 0, 100 * KiB), blob('b', 100 * KiB, 50 * KiB)]);
+    expect(spans(reads)).toEqual([[0, 310 * KiB, 'abc']]);
+  });
+
+  it('starts a new request when the gap reaches MERGE_GAP', () => {
+    const justBelow = mergeRanges('p', [blob('a', 0, KiB), blob('b', KiB + MERGE_GAP - 1, KiB)]);
+    expect(justBelow).toHaveLength(1);
+    const atGap = mergeRanges('p', [blob('a', 0, KiB), blob('b', KiB + MERGE_GAP, KiB), blob('c', 2 * KiB + MERGE_GAP, KiB)]);
+    expect(spans(atGap)).toEqual([[0, KiB, 'a'], [KiB + MERGE_GAP, 2 * KiB, 'bc']]);
+  });
+
+  it('keeps every request within MAX_READ, except a single larger blob read alone', () => {
+    const eight = Array.from({ length: 8 }, (_, i) => blob(String(i), i * 8 * MiB, 8 * MiB));
+    expect(spans(mergeRanges('p', eight)).map(([o, l]) => [o, l])).toEqual([[0, MAX_READ], [MAX_READ, MAX_READ]]);
+    const huge = mergeRanges('p', [blob('a', 0, KiB), blob('b', KiB, 40 * MiB), blob('c', 40 * MiB + KiB, KiB)]);
+    expect(spans(huge)).toEqual([[0, KiB, 'a'], [KiB, 40 * MiB, 'b'], [40 * MiB + KiB, KiB, 'c']]);
+  });
+
+  it('honours other limits', () => {
+    const reads = mergeRanges('p', [blob('a', 0, 10), blob('b', 20, 10), blob('c', 31, 10)], { gap: 11, maxRead: 30 });
+    expect(spans(reads)).toEqual([[0, 30, 'ab'], [31, 10, 'c']]);
+  });
+});
+
+describe('planPackReads', () => {
+  it('orders packs by first use, skips repeated ids and returns ids the index lacks', () => {
+    const where: Record<string, BlobLocation> = {
+      a: loc('p2', 500, 10), b: loc('p1', 0, 10), c: loc('p2', 0, 10), d: loc('p1', 10, 10), e: loc('p3', 0, 10),
+    };
+    const { reads, unlocated } = planPackReads(['a', 'b', 'x', 'a', 'c', 'd', 'e', 'b', 'y'], (id) => where[id]);
+    expect(reads.map((r) => [r.packId, r.offset, r.length, r.blobs.map((b) => b.id).join('')])).toEqual([
+      ['p2', 0, 510, 'ca'], // first use of p2 is "a"; within the pack, offset order
+      ['p1', 0, 20, 'bd'],
+      ['p3', 0, 10, 'e'],
+    ]);
+    expect(unlocated).toEqual(['x', 'y']);
+  });
+});
