@@ -44,7 +44,9 @@ const keepImportMetaUrl = (root) => ({
 /** Path of an up-to-date bundle of bin/cli/main.ts, building it first when needed. */
 export async function ensureCliBundle(root) {
   const dir = join(root, 'node_modules', '.cache', 'lifeboat-cli');
-  const name = `main-${fingerprint(root)}.mjs`;
+  // Checkouts sharing one node_modules (a symlink, a worktree) keep their own bundles.
+  const checkout = createHash('sha256').update(root).digest('hex').slice(0, 8);
+  const name = `main-${checkout}-${fingerprint(root)}.mjs`;
   const out = join(dir, name);
   try {
     statSync(out);
@@ -67,6 +69,9 @@ export async function ensureCliBundle(root) {
     logLevel: 'silent',
   });
   renameSync(tmp, out);
-  for (const old of readdirSync(dir)) if (old !== name && old.startsWith('main-')) rmSync(join(dir, old), { force: true });
+  for (const old of readdirSync(dir)) {
+    const stale = old !== name && (old.startsWith(`main-${checkout}-`) || /^main-[0-9a-f]{16}\.mjs$/.test(old));
+    if (stale) rmSync(join(dir, old), { force: true });
+  }
   return out;
 }

@@ -97,13 +97,31 @@ export function openBody(key: string, body: BlobBody, contentLength: number | un
 }
 
 /** Reads a whole stream into memory. Meant for small blobs (indexes, manifests, probes). */
-export async function readAll(stream: Readable): Promise<Buffer> {
+/**
+ * Reads a stream to its end. With `expectedLength` (a ranged read), the bytes are copied into one buffer
+ * of that size as they arrive instead of being concatenated at the end, so a 16 MiB pack read never holds
+ * two copies at once; a stream that turns out longer falls back to concatenating.
+ */
+export async function readAll(stream: Readable, expectedLength?: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array));
+  let into = expectedLength !== undefined && expectedLength > 0 ? Buffer.allocUnsafe(expectedLength) : undefined;
+  let filled = 0;
+  for await (const raw of stream) {
+    const chunk = Buffer.isBuffer(raw) ? raw : Buffer.from(raw as Uint8Array);
+    if (into && filled + chunk.length <= into.length) {
+      chunk.copy(into, filled);
+    } else {
+      if (into) chunks.push(into.subarray(0, filled));
+      into = undefined;
+      chunks.push(chunk);
+    }
+    filled += chunk.length;
+  }
+  if (into) return filled === into.length ? into : into.subarray(0, filled);
   return Buffer.concat(chunks);
 }
 
-/** get + readAll. */
+/** get + readAll (preallocating for ranged reads). */
 export async function getBuffer(store: BlobStore, key: string, opts?: GetOptions): Promise<Buffer> {
-  return readAll(await store.get(key, opts));
+  return readAll(await store.get(key, opts), opts?.range?.length);
 }
