@@ -1,5 +1,6 @@
-// ContentStore against a local directory (LocalBlobStore).
+// ContentStore against a local directory (LocalBlobStore), sealing on the calling thread and on two seal workers.
 import { runContentStoreSuite } from './suite';
 import { localTestStores } from './testing';
 
-runContentStoreSuite('local directory', localTestStores);
+runContentStoreSuite('local directory', localTestStores, { sealWorkers: 0 });
+runContentStoreSuite('local directory', localTestStores, { sealWorkers: 2 });

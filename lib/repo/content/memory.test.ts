@@ -1,6 +1,7 @@
 // Memory stays flat: saving 200 MiB of random data in 1 MiB blobs through a ContentStore with the
 // default 16 MiB packs must not grow the process's RSS by more than ~150 MB (one open pack, two packs
-// uploading, the pack being concatenated and garbage not yet collected). Own file so the fork's RSS is ours.
+// uploading, the spare pack buffer, the seal worker thread with its queue, and garbage not yet collected).
+// Own file so the fork's RSS is ours.
 import { randomBytes, randomFillSync } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { generateMasterKey } from '../crypto/master-key';

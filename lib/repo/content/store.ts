@@ -1,23 +1,41 @@
 // ContentStore: the content layer (docs/repository-format.md §6-§8, §11). Everything above it stores and
 // reads blobs by content id; it packs, compresses, encrypts, deduplicates, uploads and indexes them.
+// Pipeline: saveBlob computes the content id (HMAC-SHA-256 of the plaintext) on the calling thread, checks
+// and reserves it, and hands compression + encryption to a pool of worker threads (seal-pool.ts; config
+// sealWorkers, default cores - 1); a blob enters the open pack when its sealed bytes come back, in whatever
+// order they come. Blobs under 4 KiB (tree blobs, small files), and every blob with sealWorkers: 0, are
+// sealed on the calling thread straight into the pack buffer.
 // Guarantees:
 // - saveBlob stores each distinct plaintext once: it deduplicates against the master index and against
-//   blobs not indexed yet (open pack, packs uploading, packs stored but not indexed). The check and the
-//   reservation happen in one synchronous step, so concurrent saves of equal content store it once.
-// - Memory is bounded: one open pack (packTargetSize + one blob) plus at most uploadConcurrency packs
-//   uploading; saveBlob waits (backpressure) while the open pack is full and no upload slot is free
+//   blobs not indexed yet (being sealed, open pack, packs uploading, packs stored but not indexed). The check
+//   and the reservation happen in one synchronous step, so concurrent saves of equal content store it once.
+// - saveBlob resolves once the blob is reserved and queued (or sealed, inline): id, stored and rawLength are
+//   final, the caller may reuse `plaintext`. The stored (sealed) size is known only after sealing:
+//   SaveResult.storedLength is a promise of it, and stats().bytesStored counts it from then. A caller that
+//   awaits each save in turn therefore still keeps the seal workers busy.
+// - Memory is bounded: one open pack (packTargetSize + one blob), at most uploadConcurrency packs
+//   uploading, the buffer of the last pack stored (kept to build a later pack in, so packs make no garbage;
+//   this relies on BlobStore.put not keeping a Buffer body once it resolved, true of every lib/blob store),
+//   and at most sealQueueBytes of plaintext handed to the seal workers and not yet in a pack (about twice
+//   that in memory: the plaintext copies and the sealed results). saveBlob waits
+//   (backpressure) while the open pack is full and no upload slot is free, or while the seal queue is full
 //   (a deduplicated save never waits).
 // - Ordering (§11.1): an index file is written only after every pack it lists is completely stored.
-//   flush() indexes every pack holding a blob whose saveBlob resolved before flush was called; when more
-//   than indexBatchBlobs blobs wait for an index, one is written early in the background (bounded index
-//   files, and an interrupted backup leaves reusable index entries).
-// - loadBlob verifies every blob (authenticated decryption + HMAC of the plaintext against its id).
-// Errors: a pack upload that fails (after the BlobStore's own retries) makes the store failed: every
-// later saveBlob and flush rejects with that same error and no index lists that pack or any pack not yet
-// indexed. loadBlob: BlobNotInIndexError for an unknown id, IntegrityError naming blob and pack for
-// damage or a missing pack, storage errors otherwise. abort() cancels uploads and fails the store.
+//   flush() waits for every blob whose saveBlob resolved before flush was called to be sealed and packed,
+//   then indexes every pack holding one; when more than indexBatchBlobs blobs wait for an index, one is
+//   written early in the background (bounded index files, and an interrupted backup leaves reusable
+//   index entries).
+// - loadBlob verifies every blob (authenticated decryption + HMAC of the plaintext against its id); a blob
+//   still being sealed is read once it is in its pack.
+// Errors: a pack upload that fails (after the BlobStore's own retries), or a seal that fails in its worker
+// (or a worker that crashes), makes the store failed: every later saveBlob and flush rejects with that same
+// error, storedLength of every blob not yet in a pack rejects with it, and no index lists a pack that was
+// not stored or any pack not yet indexed. loadBlob: BlobNotInIndexError for an unknown id, IntegrityError
+// naming blob and pack for damage or a missing pack, storage errors otherwise. abort() terminates the seal
+// workers, cancels uploads and fails the store.
 // Concurrency: any number of concurrent saveBlob/loadBlob/flush calls from one process; load() and index
-// writes are serialised. Not for several processes sharing one instance (each has its own).
+// writes are serialised. Not for several processes sharing one instance (each has its own). Seal workers
+// are started on the first blob to seal and stopped after a few idle seconds.
 import { getBuffer, InvalidRangeError, isNotFound, type BlobStore } from '../../blob';
 import { contentId, type MasterKey } from '../crypto/master-key';
 import { IntegrityError } from '../crypto/sealed-box';
@@ -25,12 +43,19 @@ import { loadMasterIndex, writeIndexForPacks } from '../index/io';
 import type { BlobLocation, MasterIndex } from '../index/master';
 import type { StoredPack } from '../index/schema';
 import { objectKey } from '../layout';
-import { openBlobFromPack, sealBlob } from '../pack/blob';
-import { isBlobType, type BlobType, type PackEntry } from '../pack/format';
+import { openBlobFromPack } from '../pack/blob';
+import { isBlobType, MAX_UINT32, type BlobType, type PackEntry } from '../pack/format';
 import { PackWriter, type FinishedPack } from '../pack/writer';
 import { BlobNotInIndexError } from './errors';
+import { BlobSealer, maxSealedLength } from './seal-core.mjs';
+import { defaultSealWorkers, SealPool, type SealedResult } from './seal-pool';
 import { newStats, type ContentStats, type ContentStoreConfig, type SaveResult } from './types';
-import { PackUploader } from './uploader';
+import { PackUploader, raceAbort } from './uploader';
+
+/** Blobs below this size are sealed on the calling thread: a worker round trip would cost more. */
+const INLINE_SEAL_BELOW = 4096;
+const MiB = 1024 * 1024;
+const NOTHING_STORED = Promise.resolve(0);
 
 /** A pack from the moment it opens until its index is written. */
 interface PackState {
@@ -42,25 +67,64 @@ interface PackState {
   stored: boolean;
 }
 
+/** A blob handed to the seal workers and not yet in a pack. */
+interface SealJob {
+  seq: number;
+  id: string;
+  type: BlobType;
+  rawLength: number;
+  /** Resolves with the stored length once the blob is in a pack. */
+  placed: Promise<number>;
+  resolve(storedLength: number): void;
+  reject(err: unknown): void;
+}
+
+type Pending = { pack: PackState; slot: number } | { job: SealJob };
+
+type StoreConfig = Required<Omit<ContentStoreConfig, 'sealWorker'>> & Pick<ContentStoreConfig, 'sealWorker'>;
+
 export class ContentStore {
   private index: MasterIndex | undefined;
   private open!: PackState & { writer: PackWriter };
   /** Blobs not in the master index yet, by content id. */
-  private readonly pending = new Map<string, { pack: PackState; slot: number }>();
+  private readonly pending = new Map<string, Pending>();
   private unindexed: StoredPack[] = [];
   private unindexedBlobs = 0;
   private failure: { error: unknown } | undefined;
   private serialChain: Promise<unknown> = Promise.resolve();
   private readonly uploader: PackUploader;
   private readonly counters = newStats();
-  private readonly config: Required<ContentStoreConfig>;
+  private readonly config: StoreConfig;
+  private sealer: BlobSealer | undefined;
+  private readonly pool: SealPool | undefined;
+  private poolClosed: Promise<void> | undefined;
+  /** Jobs with the seal workers or sealed and waiting for room in a pack, by id, oldest first. */
+  private readonly jobs = new Map<string, SealJob>();
+  private jobSeq = 0;
+  /** Plaintext bytes of `jobs`. */
+  private jobBytes = 0;
+  /** Sealed blobs waiting for the open pack to have room (it is full and every upload slot is busy). */
+  private ready: { job: SealJob; result: SealedResult }[] = [];
+  private waiters: (() => void)[] = [];
+  /** The buffer of the last pack stored, for the next pack to be built in (no 17 MiB of garbage per pack). */
+  private spareBuffer: Buffer | undefined;
 
   constructor(private readonly store: BlobStore, private readonly key: MasterKey, config: ContentStoreConfig) {
-    this.config = { uploadConcurrency: 2, indexBatchBlobs: 50_000, ...config };
-    const { packTargetSize, compressionLevel, indexBatchBlobs } = this.config;
+    const sealWorkers = config.sealWorkers ?? defaultSealWorkers();
+    this.config = {
+      ...config,
+      uploadConcurrency: config.uploadConcurrency ?? 2,
+      indexBatchBlobs: config.indexBatchBlobs ?? 50_000,
+      sealWorkers,
+      sealQueueBytes: config.sealQueueBytes ?? 4 * MiB * Math.max(1, sealWorkers),
+    };
+    const { packTargetSize, compressionLevel, indexBatchBlobs, sealQueueBytes } = this.config;
     if (!Number.isInteger(compressionLevel)) throw new RangeError(`compression level must be an integer, got ${compressionLevel}`);
     if (!Number.isSafeInteger(indexBatchBlobs) || indexBatchBlobs < 1) throw new RangeError(`indexBatchBlobs must be a positive integer, got ${indexBatchBlobs}`);
+    if (!Number.isSafeInteger(sealWorkers) || sealWorkers < 0) throw new RangeError(`sealWorkers must be a non-negative integer, got ${sealWorkers}`);
+    if (!Number.isSafeInteger(sealQueueBytes) || sealQueueBytes < 1) throw new RangeError(`sealQueueBytes must be a positive integer, got ${sealQueueBytes}`);
     this.uploader = new PackUploader(store, this.config.uploadConcurrency);
+    if (sealWorkers > 0) this.pool = new SealPool(key.encKey, compressionLevel, { workers: sealWorkers, workerUrl: this.config.sealWorker?.url, workerData: this.config.sealWorker?.data });
     this.openPack(packTargetSize);
   }
 
@@ -87,21 +151,29 @@ export class ContentStore {
     return { ...this.counters };
   }
 
+  /** Blobs handed to the seal workers and not yet in a pack, and their plaintext bytes (bounded by sealQueueBytes). */
+  get sealBacklog(): { blobs: number; bytes: number } {
+    return { blobs: this.jobs.size, bytes: this.jobBytes };
+  }
+
   /** True when the repository (or a pending pack) holds the blob. */
   hasBlob(id: string): boolean {
     return this.requireIndex().has(id) || this.pending.has(id);
   }
 
   /**
-   * Stores a blob unless the repository already has it. Resolves once the blob is in the open pack (it is
-   * durable only after a later flush() resolves); the caller may reuse `plaintext` then. `signal` cancels
-   * waiting for room, nothing else.
+   * Stores a blob unless the repository already has it. Resolves once the blob is reserved and queued for
+   * sealing (or sealed into the open pack); it is durable only after a later flush() resolves. The caller
+   * may reuse `plaintext` then. `signal` cancels waiting for room, nothing else.
    */
   async saveBlob(type: BlobType, plaintext: Buffer, signal?: AbortSignal): Promise<SaveResult> {
     if (!isBlobType(type)) throw new TypeError(`saveBlob: unknown blob type ${JSON.stringify(type)}`);
+    const rawLength = plaintext.length;
+    const maxLength = maxSealedLength(rawLength);
+    if (maxLength > MAX_UINT32) throw new RangeError(`saveBlob: a ${rawLength}-byte blob does not fit a pack entry (max ${MAX_UINT32} bytes sealed)`);
     const rawId = contentId(this.key, plaintext);
     const id = rawId.toString('hex');
-    const rawLength = plaintext.length;
+    const pooled = this.pool !== undefined && rawLength >= INLINE_SEAL_BELOW;
     // Each pass is synchronous up to its await, so the dedup check and the reservation below cannot
     // interleave with another save of the same content.
     for (;;) {
@@ -109,33 +181,64 @@ export class ContentStore {
       if (index.has(id) || this.pending.has(id)) {
         this.counters.blobsDeduplicated++;
         this.counters.bytesDeduplicated += rawLength;
-        return { id, stored: false, rawLength, storedLength: 0 };
+        return { id, stored: false, rawLength, storedLength: NOTHING_STORED };
       }
-      if (!this.open.writer.isFull) break;
-      if (this.uploader.hasRoom()) this.rotate();
-      else await this.uploader.waitForAny(signal);
+      if (this.open.writer.isFull) {
+        if (this.uploader.hasRoom()) this.place();
+        else await this.uploader.waitForAny(signal);
+      } else if (pooled && this.jobBytes > 0 && this.jobBytes + rawLength > this.config.sealQueueBytes) {
+        await this.nextChange(signal);
+      } else break;
     }
-    const { sealed } = sealBlob(this.key, plaintext, this.config.compressionLevel, rawId);
-    const slot = this.open.writer.add(type, id, sealed, rawLength);
-    this.pending.set(id, { pack: this.open, slot });
+    // From here to the return nothing awaits: the reservation completes the dedup check above. Sealing (or
+    // handing the blob to a worker) comes first, so an exception from it leaves nothing reserved.
+    if (!pooled) {
+      // The open pack has room, so nothing waits in `ready` (place() drains it whenever the pack has room).
+      this.sealer ??= new BlobSealer(this.key.encKey, this.config.compressionLevel);
+      const sealer = this.sealer;
+      const slot = this.open.writer.addWith(type, id, rawLength, maxLength, (dest) => sealer.seal(plaintext, rawId, dest).length);
+      const storedLength = this.open.entries[slot]!.length;
+      this.pending.set(id, { pack: this.open, slot });
+      this.counters.blobsStored++;
+      this.counters.bytesRaw += rawLength;
+      this.counters.bytesStored += storedLength;
+      if (this.open.writer.isFull) this.place();
+      return { id, stored: true, rawLength, storedLength: Promise.resolve(storedLength) };
+    }
+    const sealing = this.pool!.seal(plaintext, rawId); // copies plaintext before it returns
+    const job = this.newJob(id, type, rawLength);
+    this.jobs.set(id, job);
+    this.jobBytes += rawLength;
+    this.pending.set(id, { job });
     this.counters.blobsStored++;
     this.counters.bytesRaw += rawLength;
-    this.counters.bytesStored += sealed.length;
-    if (this.open.writer.isFull && this.uploader.hasRoom()) this.rotate();
-    return { id, stored: true, rawLength, storedLength: sealed.length };
+    sealing.then(
+      (result) => this.sealed(job, result),
+      (err: unknown) => this.fail(err),
+    );
+    return { id, stored: true, rawLength, storedLength: job.placed };
   }
 
   /**
-   * Uploads the open pack, waits for uploads, then writes one index file for every pack stored since the
-   * last index. Returns that index file's id, or null when there was nothing left to index.
+   * Waits until every blob saved before this call is sealed and packed, uploads the open pack, waits for
+   * uploads, then writes one index file for every pack stored since the last index. Returns that index
+   * file's id, or null when there was nothing left to index.
    */
   async flush(signal?: AbortSignal): Promise<string | null> {
     this.requireUsable();
+    const upTo = this.jobSeq;
+    for (let oldest = this.oldestJob(); oldest && oldest.seq < upTo; oldest = this.oldestJob()) {
+      await this.nextChange(signal);
+      this.requireUsable();
+    }
     while (this.open.writer.count > 0 && !this.uploader.hasRoom()) {
       await this.uploader.waitForAny(signal);
       this.requireUsable();
     }
-    if (this.open.writer.count > 0) this.rotate();
+    if (this.open.writer.count > 0) {
+      this.rotate();
+      this.place();
+    }
     await this.uploader.waitForAll(signal);
     this.requireUsable();
     await this.serial(async () => {}); // early index writes settle (a failed one puts its packs back)
@@ -148,6 +251,10 @@ export class ContentStore {
   async loadBlob(id: string, signal?: AbortSignal): Promise<Buffer> {
     const index = this.requireIndex();
     const pending = this.pending.get(id);
+    if (pending && 'job' in pending) {
+      await raceAbort(pending.job.placed, signal); // rejects when the store failed first
+      return this.loadBlob(id, signal);
+    }
     if (pending) return this.loadPending(id, pending.pack, pending.slot, signal);
     const locations = index.lookupAll(id);
     if (locations.length === 0) throw new BlobNotInIndexError(id);
@@ -163,9 +270,10 @@ export class ContentStore {
     throw firstError;
   }
 
-  /** Cancels uploads, discards everything not indexed yet, and fails the store for further writes. */
+  /** Stops the seal workers, cancels uploads, discards everything not indexed yet, and fails the store for further writes. */
   async abort(reason: unknown = new DOMException('the content store was aborted', 'AbortError')): Promise<void> {
-    this.failure ??= { error: reason };
+    this.fail(reason);
+    await this.poolClosed;
     await this.uploader.abort(reason);
     await this.serial(async () => {});
     this.openPack(this.config.packTargetSize);
@@ -174,7 +282,8 @@ export class ContentStore {
   }
 
   private openPack(targetSize: number): void {
-    const writer = new PackWriter(this.key, { targetSize });
+    const writer = new PackWriter(this.key, { targetSize, buffer: this.spareBuffer });
+    this.spareBuffer = undefined;
     this.open = { writer, entries: writer.entries, stored: false };
   }
 
@@ -189,13 +298,57 @@ export class ContentStore {
     this.uploader.start(finished, (err) => this.uploaded(state, finished, err));
   }
 
+  /**
+   * Moves sealed blobs from `ready` into the open pack, rotating full packs while an upload slot is free;
+   * stops when the open pack is full and every slot is busy (the next upload to finish calls it again).
+   */
+  private place(): void {
+    while (!this.failure) {
+      if (this.open.writer.isFull) {
+        if (!this.uploader.hasRoom()) break;
+        this.rotate();
+      }
+      const next = this.ready.shift();
+      if (!next) break;
+      const { job, result } = next;
+      let slot: number;
+      try {
+        slot = this.open.writer.add(job.type, job.id, result.sealed, job.rawLength);
+      } catch (err) {
+        this.fail(err);
+        break;
+      } finally {
+        result.release();
+      }
+      const storedLength = this.open.entries[slot]!.length;
+      this.jobs.delete(job.id);
+      this.jobBytes -= job.rawLength;
+      this.pending.set(job.id, { pack: this.open, slot });
+      this.counters.bytesStored += storedLength;
+      job.resolve(storedLength);
+    }
+    this.notify();
+  }
+
+  /** A seal worker returned `job`'s sealed bytes. */
+  private sealed(job: SealJob, result: SealedResult): void {
+    if (this.jobs.get(job.id) !== job) {
+      result.release(); // the store failed meanwhile
+      return;
+    }
+    this.ready.push({ job, result });
+    this.place();
+  }
+
   private uploaded(state: PackState, pack: FinishedPack, err: unknown): void {
     state.bytes = undefined;
     if (err !== undefined) {
-      this.failure ??= { error: err };
+      this.fail(err);
       return;
     }
     state.stored = true;
+    // Stored, so nothing reads these bytes any more (the BlobStore is done with the body once put resolved).
+    this.spareBuffer ??= pack.buffer;
     this.counters.packsUploaded++;
     this.counters.bytesUploaded += pack.bytes.length;
     this.unindexed.push({ id: pack.id, size: pack.bytes.length, entries: pack.entries });
@@ -203,6 +356,43 @@ export class ContentStore {
     if (this.unindexedBlobs >= this.config.indexBatchBlobs && !this.failure) {
       this.writeIndex(this.takeUnindexed()).catch(() => {}); // packs go back to unindexed; flush retries
     }
+    this.place(); // an upload slot is free: a full open pack can go, and sealed blobs waiting can follow
+  }
+
+  /** Fails the store (the first error wins): blobs not yet in a pack are dropped and their saves' storedLength rejects. */
+  private fail(err: unknown): void {
+    this.failure ??= { error: err };
+    const { error } = this.failure;
+    for (const job of this.jobs.values()) job.reject(error);
+    this.jobs.clear();
+    this.jobBytes = 0;
+    for (const { result } of this.ready.splice(0)) result.release();
+    this.poolClosed ??= this.pool?.close(error);
+    this.notify();
+  }
+
+  private newJob(id: string, type: BlobType, rawLength: number): SealJob {
+    let resolve!: (n: number) => void;
+    let reject!: (err: unknown) => void;
+    const placed = new Promise<number>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    placed.catch(() => {}); // observed by whoever awaits it; never an unhandled rejection
+    return { seq: this.jobSeq++, id, type, rawLength, placed, resolve, reject };
+  }
+
+  private oldestJob(): SealJob | undefined {
+    return this.jobs.values().next().value;
+  }
+
+  /** Resolves at the next change that may let a waiting save or flush go on (a blob packed, a failure). */
+  private nextChange(signal?: AbortSignal): Promise<void> {
+    return raceAbort(new Promise<void>((resolve) => this.waiters.push(resolve)), signal);
+  }
+
+  private notify(): void {
+    if (this.waiters.length > 0) for (const wake of this.waiters.splice(0)) wake();
   }
 
   private takeUnindexed(): StoredPack[] {

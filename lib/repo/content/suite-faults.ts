@@ -11,7 +11,7 @@ import { readIndexFile, type IndexFile } from '../index/index';
 import { objectKey } from '../layout';
 import { listObjectIds, openJson } from '../objects';
 import { ContentStore } from '.';
-import { SMALL, keysUnder, type SuiteContext } from './testing';
+import { keysUnder, type SuiteContext } from './testing';
 
 /** A store passing everything to `inner` except put, which goes through `put`. */
 function withPut(inner: BlobStore, put: BlobStore['put']): BlobStore {
@@ -50,14 +50,14 @@ async function indexFiles(store: BlobStore, key: SuiteContext['key']): Promise<I
 }
 
 export function runContentFaultCases(ctx: SuiteContext): void {
-  const { key } = ctx;
+  const { key, config: cfg } = ctx;
 
   it('a failed pack upload rejects saves and flush with that error, and no index references the pack', async () => {
     const inner = ctx.fresh();
     // The third pack put fails after 1000 bytes (no retries); index puts go straight through.
     const faulty = withFaults(inner, { rules: [{ op: 'put', calls: [3], afterBytes: 1000 }] });
     const store = withPut(inner, (k, b, o) => (k.startsWith('data/') ? faulty.put(k, b, o) : inner.put(k, b, o)));
-    const cs = await ContentStore.create(store, key, { ...SMALL, indexBatchBlobs: 8 });
+    const cs = await ContentStore.create(store, key, cfg({ indexBatchBlobs: 8 }));
     let saveError: unknown;
     for (let i = 0; i < 48 && !saveError; i++) saveError = await cs.saveBlob('data', randomBytes(64 * 1024)).then(() => undefined, (e: unknown) => e);
     const flushError = await cs.flush().catch((e: unknown) => e);
@@ -74,7 +74,7 @@ export function runContentFaultCases(ctx: SuiteContext): void {
     for (const file of await indexFiles(inner, key)) {
       for (const p of file.packs) expect(stored.has(objectKey('data', p.id))).toBe(true);
     }
-    const reader = await ContentStore.create(inner, key, SMALL);
+    const reader = await ContentStore.create(inner, key, cfg());
     expect([...reader.masterIndex.packs()].map((p) => objectKey('data', p.id))).not.toContain(failed);
   });
 
@@ -82,7 +82,7 @@ export function runContentFaultCases(ctx: SuiteContext): void {
     const inner = ctx.fresh();
     const faulty = withFaults(inner, { rules: [{ op: 'put', calls: [1] }] });
     const store = withPut(inner, (k, b, o) => (k.startsWith('index/') ? faulty.put(k, b, o) : inner.put(k, b, o)));
-    const cs = await ContentStore.create(store, key, SMALL);
+    const cs = await ContentStore.create(store, key, cfg());
     const blobs = Array.from({ length: 20 }, () => randomBytes(30_000));
     const ids = await Promise.all(blobs.map(async (b) => (await cs.saveBlob('data', b)).id));
     await expect(cs.flush()).rejects.toBeInstanceOf(TransientBlobError);
@@ -90,7 +90,7 @@ export function runContentFaultCases(ctx: SuiteContext): void {
     expect((await cs.loadBlob(ids[0]!)).equals(blobs[0]!)).toBe(true); // still served from the stored pack
     const indexId = await cs.flush();
     expect(await listObjectIds(inner, 'index')).toEqual([indexId]);
-    const reader = await ContentStore.create(inner, key, SMALL);
+    const reader = await ContentStore.create(inner, key, cfg());
     for (const [i, id] of ids.entries()) expect((await reader.loadBlob(id)).equals(blobs[i]!)).toBe(true);
   });
 
@@ -108,7 +108,7 @@ export function runContentFaultCases(ctx: SuiteContext): void {
       }
       return inner.put(k, body, o);
     });
-    const cs = await ContentStore.create(store, key, { ...SMALL, indexBatchBlobs: 30 });
+    const cs = await ContentStore.create(store, key, cfg({ indexBatchBlobs: 30 }));
     const blobs = Array.from({ length: 400 }, () => randomBytes(5000));
     for (let i = 0; i < blobs.length; i += 50) await Promise.all(blobs.slice(i, i + 50).map((b) => cs.saveBlob('data', b)));
     await cs.flush();
@@ -117,17 +117,20 @@ export function runContentFaultCases(ctx: SuiteContext): void {
     expect(cs.stats().indexesWritten).toBe(indexPuts.length);
     const indexed = (await indexFiles(inner, key)).flatMap((f) => f.packs.map((p) => objectKey('data', p.id)));
     expect(indexed.sort()).toEqual((await keysUnder(inner, 'data/')).sort());
-    const reader = await ContentStore.create(inner, key, SMALL);
+    const reader = await ContentStore.create(inner, key, cfg());
     expect(reader.masterIndex.size).toBe(400);
   });
 
   it('applies backpressure: saveBlob waits while the open pack is full and every upload slot is busy', async () => {
     const inner = ctx.fresh();
     const gate = gated(inner);
-    const cs = await ContentStore.create(gate.store, key, { packTargetSize: 64 * 1024, compressionLevel: 3, uploadConcurrency: 1 });
+    const cs = await ContentStore.create(gate.store, key, cfg({ packTargetSize: 64 * 1024, uploadConcurrency: 1 }));
     const blobs = [randomBytes(70_000), randomBytes(70_000), randomBytes(10)];
+    // Awaiting storedLength: the blob is sealed and in its pack (with seal workers, saveBlob resolves earlier).
     const first = await cs.saveBlob('data', blobs[0]!); // fills pack 1, which starts uploading
+    await first.storedLength;
     const second = await cs.saveBlob('data', blobs[1]!); // fills pack 2, which has to wait
+    await second.storedLength;
     let done = false;
     const third = cs.saveBlob('data', blobs[2]!).then((r) => ((done = true), r.id));
     await sleep(50);
@@ -147,17 +150,15 @@ export function runContentFaultCases(ctx: SuiteContext): void {
     expect(gate.waiting.length).toBeLessThanOrEqual(1);
     gate.openAll();
     await cs.flush();
-    const reader = await ContentStore.create(inner, key, SMALL);
+    const reader = await ContentStore.create(inner, key, cfg());
     for (const [i, b] of blobs.entries()) expect((await reader.loadBlob(ids[i]!)).equals(b)).toBe(true);
   });
 
   it('abort cancels uploads in flight, fails later writes and leaves nothing behind', async () => {
     const inner = ctx.fresh();
     const gate = gated(inner);
-    const cs = await ContentStore.create(gate.store, key, { packTargetSize: 64 * 1024, compressionLevel: 3 });
-    await cs.saveBlob('data', randomBytes(70_000));
-    await cs.saveBlob('data', randomBytes(70_000));
-    await cs.saveBlob('data', randomBytes(1000));
+    const cs = await ContentStore.create(gate.store, key, cfg({ packTargetSize: 64 * 1024 }));
+    for (const size of [70_000, 70_000, 1000]) await (await cs.saveBlob('data', randomBytes(size))).storedLength;
     expect(gate.waiting).toHaveLength(2);
     const flushing = cs.flush();
     await cs.abort();

@@ -61,6 +61,8 @@ export const SMALL: ContentStoreConfig = { packTargetSize: 256 * 1024, compressi
 export interface SuiteContext {
   key: ReturnType<typeof generateMasterKey>;
   fresh(): BlobStore;
+  /** SMALL, then `overrides`, then the suite's variant (e.g. sealWorkers). */
+  config(overrides?: Partial<ContentStoreConfig>): ContentStoreConfig;
 }
 
 export const randomBlobs = (n: number, max: number) => Array.from({ length: n }, (_, i) => randomBytes(i % 7 === 0 ? 0 : 1 + ((i * 7919) % max)));

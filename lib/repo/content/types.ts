@@ -8,6 +8,19 @@ export interface ContentStoreConfig {
   uploadConcurrency?: number;
   /** Write an index early once this many stored blobs wait for one (default 50,000). */
   indexBatchBlobs?: number;
+  /**
+   * Worker threads that compress and seal blobs (default: available cores - 1, at least 1). 0 seals on the
+   * calling thread, inside saveBlob.
+   */
+  sealWorkers?: number;
+  /**
+   * Backpressure for the seal workers: saveBlob waits while this many plaintext bytes are handed to the
+   * workers and not yet in a pack (default 4 MiB per worker; one blob is always let through). The memory
+   * held is about twice this: each blob's plaintext copy and its sealed bytes.
+   */
+  sealQueueBytes?: number;
+  /** Tests only: a substitute seal worker script and extra workerData for it. */
+  sealWorker?: { url: URL; data?: Record<string, unknown> };
 }
 
 export interface SaveResult {
@@ -16,8 +29,13 @@ export interface SaveResult {
   /** false when the blob was already in the repository (or pending) and nothing was added. */
   stored: boolean;
   rawLength: number;
-  /** Bytes this call added to the repository: the sealed blob size, 0 when deduplicated. */
-  storedLength: number;
+  /**
+   * Bytes this call added to the repository: the sealed blob size, known once the blob is sealed and in a
+   * pack (saveBlob resolves before that); resolves with 0 at once when deduplicated. Rejects only when the
+   * store fails before the blob reached a pack, with the error later saves and flush report; leaving it
+   * unobserved is safe (it never causes an unhandled rejection).
+   */
+  storedLength: Promise<number>;
 }
 
 export interface ContentStats {
@@ -27,7 +45,7 @@ export interface ContentStats {
   bytesRaw: number;
   /** Plaintext bytes of deduplicated blobs. */
   bytesDeduplicated: number;
-  /** Sealed bytes of stored blobs. */
+  /** Sealed bytes of stored blobs (counted once a blob is sealed and in a pack). */
   bytesStored: number;
   packsUploaded: number;
   /** Pack bytes uploaded (blobs + headers). */

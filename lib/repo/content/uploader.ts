@@ -24,13 +24,17 @@ export class PackUploader {
     return this.inFlight.size < this.concurrency;
   }
 
-  /** Starts uploading `pack`; `done` is called once with undefined (stored) or the error. */
+  /** Starts uploading `pack`; `done` is called once with undefined (stored) or the error, its slot already free. */
   start(pack: FinishedPack, done: (err: unknown) => void): void {
     const { bytes } = pack;
+    // The slot is free before `done` runs, so `done` may start the next upload.
     const upload: Promise<void> = this.store
       .put(objectKey('data', pack.id), () => bytes, { contentLength: bytes.length, signal: this.controller.signal })
-      .then(() => done(undefined), (err: unknown) => done(err))
-      .finally(() => this.inFlight.delete(upload));
+      .then(() => undefined, (err: unknown) => err ?? new Error(`upload of pack ${pack.id} failed`))
+      .then((err) => {
+        this.inFlight.delete(upload);
+        done(err);
+      });
     this.inFlight.add(upload);
   }
 

@@ -1,13 +1,16 @@
 // Blobs inside packs (docs/repository-format.md §2.2, §2.3, §6, §7): a blob is stored as a sealed box whose
 // AAD is its raw 32-byte content id and whose payload is the §2.3 encoding of its plaintext.
-// - sealBlob: content id = HMAC-SHA-256(idKey, plaintext), then encodePayload + seal.
+// - sealBlob: content id = HMAC-SHA-256(idKey, plaintext), then the §2.3 payload in a sealed box, through
+//   the content layer's sealing engine (content/seal-core.mjs, the code its seal workers run); the payload
+//   and box are those of encodePayload + seal (checked by content/seal-core.test.ts).
 // - openBlobFromPack: opens, decodes and re-derives the content id from the plaintext; any mismatch
 //   (wrong key, flipped bit, a box of another blob, a wrong length) throws IntegrityError naming the blob
 //   and the pack. Stateless, safe under any concurrency.
 import { timingSafeEqual } from 'node:crypto';
-import { decodePayload, encodePayload } from '../compress';
+import { BlobSealer } from '../content/seal-core.mjs';
+import { decodePayload } from '../compress';
 import { contentId, type MasterKey } from '../crypto/master-key';
-import { IntegrityError, open, seal } from '../crypto/sealed-box';
+import { IntegrityError, open } from '../crypto/sealed-box';
 import { isObjectId } from '../layout';
 
 export interface SealedBlob {
@@ -19,7 +22,17 @@ export interface SealedBlob {
 
 /** Seals `plaintext` whose content id is `id` (pass it when already computed, else it is derived). */
 export function sealBlob(key: MasterKey, plaintext: Buffer, compressionLevel: number, id = contentId(key, plaintext)): SealedBlob {
-  return { id, sealed: seal(key.encKey, encodePayload(plaintext, compressionLevel), id) };
+  return { id, sealed: sealerFor(key, compressionLevel).seal(plaintext, id) };
+}
+
+/** One sealer (zstd context + scratch buffer) per key and level, reused across calls on this thread. */
+const sealers = new WeakMap<Buffer, Map<number, BlobSealer>>();
+function sealerFor(key: MasterKey, level: number): BlobSealer {
+  let byLevel = sealers.get(key.encKey);
+  if (!byLevel) sealers.set(key.encKey, (byLevel = new Map()));
+  let sealer = byLevel.get(level);
+  if (!sealer) byLevel.set(level, (sealer = new BlobSealer(key.encKey, level)));
+  return sealer;
 }
 
 export interface OpenBlobOptions {

@@ -51,6 +51,40 @@ describe('pack files', () => {
     expect(pack.entries[3]!.length).toBeLessThan(10_000);
   });
 
+  it('addWith seals straight into the pack buffer, and a finished pack\'s buffer can build the next pack', async () => {
+    const blobs = sample();
+    const first = new PackWriter(key, { targetSize: 64 * 1024 });
+    for (const b of blobs) {
+      const { id, sealed } = sealBlob(key, b.data, 3);
+      // Written in place; the writer is told the most it may take and gets back what was written.
+      first.addWith(b.type, id.toString('hex'), b.data.length, sealed.length + 100, (dest) => sealed.copy(dest));
+    }
+    expect(() => first.addWith('data', 'a'.repeat(64), 1, 10, () => 11)).toThrow(RangeError);
+    const one = first.finish();
+    expect(one.id).toBe(sha256Hex(one.bytes));
+    expect(one.buffer.buffer).toBe(one.bytes.buffer);
+    expect(await readPackHeader(key, one.bytes, 'pack one')).toEqual(one.entries);
+    const oneCopy = Buffer.from(one.bytes);
+
+    const second = new PackWriter(key, { targetSize: 64 * 1024, buffer: one.buffer });
+    const more = sample();
+    for (const b of more) {
+      const { id, sealed } = sealBlob(key, b.data, 3);
+      second.add(b.type, id.toString('hex'), sealed, b.data.length);
+    }
+    const two = second.finish();
+    expect(two.buffer).toBe(one.buffer); // no new allocation
+    expect(two.id).toBe(sha256Hex(two.bytes));
+    expect(two.id).not.toBe(sha256Hex(oneCopy));
+    for (const [i, e] of (await readPackHeader(key, two.bytes, 'pack two')).entries()) {
+      expect(openBlobFromPack(key, two.bytes.subarray(e.offset, e.offset + e.length), e.id).equals(more[i]!.data)).toBe(true);
+    }
+    // A buffer too small for the writer's capacity is not used.
+    const third = new PackWriter(key, { targetSize: 64 * 1024, buffer: Buffer.alloc(10) });
+    third.add('data', 'b'.repeat(64), sealBlob(key, Buffer.from('x'), 3).sealed, 1);
+    expect(third.finish().buffer.length).toBeGreaterThan(10);
+  });
+
   it('reads the header through a store with ranged reads, also when it is larger than the first tail read', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'lifeboat-pack-'));
     try {

@@ -8,6 +8,7 @@ import { constants, createReadStream, type BigIntStats } from 'node:fs';
 import { lstat, open, readdir, readlink } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
+import { StoredBytesTally } from '../../repo/content/stored-tally';
 import { encodeTree, loadIdNames, nodeFromStat as rawNodeFromStat, sameFile, type IdNames, type TreeNode } from '../../repo/tree';
 import { ParentTrees } from './parent-trees';
 import { excludeMatcher, includeMatcher, type ExcludeMatcher } from './excludes';
@@ -17,7 +18,8 @@ export type BlobType = 'data' | 'tree';
 
 /** What the archiver needs from a repository. */
 export interface ArchiveRepo {
-  saveBlob(type: BlobType, data: Buffer, signal?: AbortSignal): Promise<{ id: string; stored: boolean; storedLength: number }>;
+  /** Resolves once the blob is queued; storedLength (its sealed size) follows when it is sealed and packed. */
+  saveBlob(type: BlobType, data: Buffer, signal?: AbortSignal): Promise<{ id: string; stored: boolean; storedLength: Promise<number> }>;
   loadBlob(id: string, signal?: AbortSignal): Promise<Buffer>;
   hasBlob(id: string): boolean;
   chunks(readable: Readable): AsyncIterable<Buffer>;
@@ -67,6 +69,7 @@ export async function archive(repo: ArchiveRepo, opts: ArchiveOptions): Promise<
     () => undefined,
   );
   const tree = await a.saveVirtual('/', roots, opts.parentTree ?? null);
+  a.summary.addedBytes = await a.added.settled();
   await totals;
   a.report(undefined, true);
   return { tree, summary: a.summary };
@@ -85,6 +88,8 @@ class Archiver {
   totals: ScanTotals | undefined;
   readonly summary: ArchiveSummary = { files: 0, dirs: 0, bytes: 0, newFiles: 0, changedFiles: 0, unchangedFiles: 0, newBlobs: 0, addedBytes: 0, errors: [] };
   private lastReport = 0;
+  /** Sealed sizes of the new blobs, which arrive after their saves resolve. */
+  readonly added = new StoredBytesTally();
   private readonly parents: ParentTrees;
 
   constructor(
@@ -207,7 +212,7 @@ class Archiver {
         content.push(saved.id);
         if (saved.stored) {
           this.summary.newBlobs++;
-          this.summary.addedBytes += saved.storedLength;
+          this.added.add(saved);
         }
         this.summary.bytes += chunk.length;
         this.report(path);
@@ -235,7 +240,7 @@ class Archiver {
     const saved = await this.repo.saveBlob('tree', encodeTree({ nodes }), this.opts.signal);
     if (saved.stored) {
       this.summary.newBlobs++;
-      this.summary.addedBytes += saved.storedLength;
+      this.added.add(saved);
     }
     return saved.id;
   }
