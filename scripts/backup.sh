@@ -12,12 +12,18 @@ usage() {
   cat <<'EOF'
 usage: backup.sh filesystem --path DIR [--path DIR2 ...] [--exclude GLOB ...] [--full] [--source-name NAME] [--json]
        backup.sh config [--include GLOB ...] [--full] [--json]
-       backup.sh database ...   (not yet available: database backups arrive with the database sources)
+       backup.sh database [--database NAME|all] [--source-name NAME] [--globals] [--manifest checksum|count|none]
+                          [--host HOST] [--port PORT] [--user USER] [--full] [--json]
 
 filesystem  back up the directories given with --path as one restore point of source NAME
             (default "filesystem"); incremental unless --full.
 config      back up the configuration set: the absolute globs given with --include, else the
             comma-separated globs in LIFEBOAT_CONFIG_PATHS, else "/etc/**"; source "config".
+database    PostgreSQL logical backup (pg_dump) of database NAME, or of every database plus roles and
+            tablespaces with "all" (the default), as one restore point of source NAME (default
+            "database"). A dump is always full: --full is accepted for compatibility and changes nothing.
+            Connection: --host/--port/--user or PGHOST/PGPORT/PGUSER; the password from
+            LIFEBOAT_DB_PASSWORD_FILE, PGPASSWORD or ~/.pgpass (never an argument).
 Exit codes: 0 ok, 1 failure, 2 usage, 3 partial backup (some files unreadable), 10 no repository,
 12 wrong password.
 EOF
@@ -77,8 +83,21 @@ case "$kind" in
     exec "${cli[@]}" ${json[@]+"${json[@]}"} backup --source-kind config --source-name config "${includes[@]}" ${full[@]+"${full[@]}"}
     ;;
   database)
-    echo "backup.sh: database backups arrive with the database sources (not yet available)" >&2
-    exit 2
+    # A logical dump is always complete: --full is accepted (cron lines pass it on Sundays) and ignored.
+    database="all" name="database" opts=() json=()
+    while [[ $# -gt 0 ]]; do
+      case "$1" in
+        --database) need_value "$1" $#; database="$2"; shift 2 ;;
+        --source-name) need_value "$1" $#; name="$2"; shift 2 ;;
+        --manifest|--host|--port|--user) need_value "$1" $#; opts+=("$1" "$2"); shift 2 ;;
+        --globals) opts+=(--globals); shift ;;
+        --full) shift ;;
+        --json) json=(--json); shift ;;
+        -h|--help) usage; exit 0 ;;
+        *) die_usage "unknown argument for database: $1" ;;
+      esac
+    done
+    exec "${cli[@]}" ${json[@]+"${json[@]}"} database backup --database "$database" --source-name "$name" ${opts[@]+"${opts[@]}"}
     ;;
   -h|--help)
     usage

@@ -11,6 +11,9 @@ usage() {
   cat <<'EOF'
 usage: restore.sh filesystem --backup-date YYYY-MM-DD --target DIR [--path DIR] [--source-name NAME] [--json]
        restore.sh config --backup-date YYYY-MM-DD [--target DIR] [--json]
+       restore.sh database --backup-date YYYY-MM-DD --target-database NAME [--database NAME] [--source-name NAME]
+                           [--overwrite] [--globals] [--no-owner] [--jobs N] [--smoke SQL ...]
+                           [--host HOST] [--port PORT] [--user USER] [--json]
 
 filesystem  restore the newest filesystem restore point made on or before the end of that day (UTC)
             (of source NAME when given). The contents of the backed-up directory land directly in DIR:
@@ -19,8 +22,16 @@ filesystem  restore the newest filesystem restore point made on or before the en
             --target; otherwise the command fails listing them, and --path chooses.
 config      restore the newest config restore point on or before that day to its original absolute
             paths (--target defaults to /), with permissions and, as root, ownership.
+database    restore database NAME (--database; needed when the restore point holds several, e.g. one
+            taken with "all") of the newest PostgreSQL restore point on or before that day (of source
+            NAME when given) into a new database --target-database, then check every table's row count
+            and checksum against the backup and run the --smoke queries (each must return a row). An
+            existing target is refused unless --overwrite (it is replaced only after the restore
+            succeeded). Connection: --host/--port/--user or PGHOST/PGPORT/PGUSER; the password from
+            LIFEBOAT_DB_PASSWORD_FILE, PGPASSWORD or ~/.pgpass.
 Without --backup-date the newest restore point is used.
-Exit codes: 0 ok, 1 failure, 2 usage, 10 no repository, 12 wrong password.
+Exit codes: 0 ok, 1 failure (database: also a failed validation), 2 usage (database: also a target
+that exists without --overwrite), 10 no repository, 12 wrong password.
 EOF
 }
 
@@ -53,8 +64,23 @@ case "$kind" in
     done
     ;;
   -h|--help) usage; exit 0 ;;
-  "") die_usage "missing the kind of restore (filesystem or config)" ;;
-  database) echo "restore.sh: database restores arrive with the database sources (not yet available)" >&2; exit 2 ;;
+  "") die_usage "missing the kind of restore (filesystem, config or database)" ;;
+  database)
+    db_target="" opts=()
+    while [[ $# -gt 0 ]]; do
+      case "$1" in
+        --backup-date) need_value "$1" $#; date=(--backup-date "$2"); shift 2 ;;
+        --target-database) need_value "$1" $#; db_target="$2"; shift 2 ;;
+        --database|--source-name|--jobs|--smoke|--host|--port|--user) need_value "$1" $#; opts+=("$1" "$2"); shift 2 ;;
+        --overwrite|--globals|--no-owner) opts+=("$1"); shift ;;
+        --json) json=(--json); shift ;;
+        -h|--help) usage; exit 0 ;;
+        *) die_usage "unknown argument for database: $1" ;;
+      esac
+    done
+    [[ -n "$db_target" ]] || die_usage "database needs --target-database NAME"
+    exec "${cli[@]}" ${json[@]+"${json[@]}"} database restore ${date[@]+"${date[@]}"} --target-database "$db_target" ${opts[@]+"${opts[@]}"}
+    ;;
   *) die_usage "unknown kind of restore: $kind" ;;
 esac
 

@@ -7,9 +7,10 @@
 // Both are best effort: the caller turns a failure into a warning and the backup goes on.
 import { parseBlobStoreConfig, S3BlobStore } from '../../lib/blob';
 import { repositoryLocation } from '../../lib/repo/location';
+import { indexLeftoverPacks } from '../../lib/repo/leftover-packs';
 export { indexLeftoverPacks, type LeftoverResult } from '../../lib/repo/leftover-packs';
 import type { GlobalOptions } from './context';
-import { UsageError } from './errors';
+import { describeError, UsageError } from './errors';
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
@@ -40,4 +41,31 @@ export async function abortStaleUploads(opts: GlobalOptions, env = process.env, 
   } finally {
     s3.destroy();
   }
+}
+
+/** Both of the above, before a backup; failures become warnings on stderr (the backup goes on). */
+export async function tidyUpBeforeBackup(repo: Parameters<typeof indexLeftoverPacks>[0], opts: GlobalOptions, signal: AbortSignal) {
+  const out = { abortedUploads: 0, leftoverPacks: 0, leftoverBytes: 0, warnings: [] as string[] };
+  const warn = (what: string, err: unknown) => {
+    signal.throwIfAborted();
+    const line = `${what}: ${describeError(err)}`;
+    out.warnings.push(line);
+    process.stderr.write(`lifeboat: warning: ${line}\n`);
+  };
+  try {
+    const uploads = await abortStaleUploads(opts, process.env, signal);
+    out.abortedUploads = uploads?.aborted ?? 0;
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    warn('could not clean up stale multipart uploads', err);
+  }
+  try {
+    const leftovers = await indexLeftoverPacks(repo, signal);
+    out.leftoverPacks = leftovers.packs;
+    out.leftoverBytes = leftovers.bytes;
+    for (const s of leftovers.skipped) warn('left a leftover pack alone', new Error(s));
+  } catch (err) {
+    warn('could not index packs left by an interrupted backup', err);
+  }
+  return out;
 }

@@ -2,6 +2,7 @@
 // Every command prints one clear line and exits non-zero on failure (exit codes in ./errors.ts).
 import { Command, CommanderError } from 'commander';
 import { registerBackup } from './commands/backup';
+import { registerDatabase } from './commands/database';
 import { registerInit } from './commands/init';
 import { registerKey } from './commands/key';
 import { registerRestore } from './commands/restore';
@@ -33,6 +34,7 @@ export function buildProgram(extra: Register[] = []): Command {
   registerBackup(program, globals);
   registerSnapshots(program, globals);
   registerRestore(program, globals);
+  registerDatabase(program, globals);
   registerVerify(program, globals);
   registerKey(program, globals);
   registerStats(program, globals);

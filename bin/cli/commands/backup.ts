@@ -3,7 +3,7 @@ import { backupFilesystem } from '../../../lib/sources/filesystem/backup';
 import { globRoot } from '../../../lib/sources/filesystem/excludes';
 import { openRepo, type GlobalOptions } from '../context';
 import { describeError, EXIT, UsageError } from '../errors';
-import { abortStaleUploads, indexLeftoverPacks, staleUploadAge } from '../housekeeping';
+import { staleUploadAge, tidyUpBeforeBackup } from '../housekeeping';
 import { emit } from '../output';
 import { formatBytes, ProgressLine } from '../progress';
 
@@ -36,7 +36,7 @@ export function registerBackup(program: Command, globals: () => GlobalOptions) {
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
       try {
-        const housekeeping = await tidyUp(repo, opts, abort.signal);
+        const housekeeping = await tidyUpBeforeBackup(repo, opts, abort.signal);
         const { snapshotId, snapshot } = await backupFilesystem(repo, {
           source: { kind: cmd.sourceKind, name: cmd.sourceName ?? paths.join(',') },
           paths,
@@ -67,29 +67,3 @@ export function registerBackup(program: Command, globals: () => GlobalOptions) {
     });
 }
 
-/** Best-effort cleanup after interrupted backups (see ../housekeeping.ts); failures become warnings on stderr. */
-async function tidyUp(repo: Parameters<typeof indexLeftoverPacks>[0], opts: GlobalOptions, signal: AbortSignal) {
-  const out = { abortedUploads: 0, leftoverPacks: 0, leftoverBytes: 0, warnings: [] as string[] };
-  const warn = (what: string, err: unknown) => {
-    signal.throwIfAborted();
-    const line = `${what}: ${describeError(err)}`;
-    out.warnings.push(line);
-    process.stderr.write(`lifeboat: warning: ${line}\n`);
-  };
-  try {
-    const uploads = await abortStaleUploads(opts, process.env, signal);
-    out.abortedUploads = uploads?.aborted ?? 0;
-  } catch (err) {
-    if (err instanceof UsageError) throw err;
-    warn('could not clean up stale multipart uploads', err);
-  }
-  try {
-    const leftovers = await indexLeftoverPacks(repo, signal);
-    out.leftoverPacks = leftovers.packs;
-    out.leftoverBytes = leftovers.bytes;
-    for (const s of leftovers.skipped) warn('left a leftover pack alone', new Error(s));
-  } catch (err) {
-    warn('could not index packs left by an interrupted backup', err);
-  }
-  return out;
-}

@@ -55,6 +55,7 @@ export async function backupFilesystem(repo: Repository, opts: FilesystemBackupO
       summary,
       meta: opts.meta ?? {},
     };
+    signal.throwIfAborted(); // an abort that came in while the last packs were stored still wins
     const snapshotId = await repo.saveSnapshot(snapshot, signal);
     return { snapshotId, snapshot };
   } catch (err) {

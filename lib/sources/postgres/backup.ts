@@ -129,6 +129,7 @@ export async function backupPostgresLogical(repo: PgBackupRepo, opts: PostgresBa
       },
       meta: { ...(opts.meta ?? {}), postgres: meta },
     };
+    signal.throwIfAborted(); // an abort that came in while the last packs were stored still wins
     const snapshotId = await repo.saveSnapshot(snapshot, signal);
     progress.report(undefined, true);
     return { snapshotId, snapshot, meta };
