@@ -102,9 +102,10 @@ export function openBody(key: string, body: BlobBody, contentLength: number | un
  * of that size as they arrive instead of being concatenated at the end, so a 16 MiB pack read never holds
  * two copies at once; a stream that turns out longer falls back to concatenating.
  */
-export async function readAll(stream: Readable, expectedLength?: number): Promise<Buffer> {
+export async function readAll(stream: Readable, expectedLength?: number, buffer?: Buffer): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  let into = expectedLength !== undefined && expectedLength > 0 ? Buffer.allocUnsafe(expectedLength) : undefined;
+  const wanted = expectedLength !== undefined && expectedLength > 0 ? expectedLength : 0;
+  let into = wanted ? (buffer && buffer.length >= wanted ? buffer.subarray(0, wanted) : Buffer.allocUnsafe(wanted)) : undefined;
   let filled = 0;
   for await (const raw of stream) {
     const chunk = Buffer.isBuffer(raw) ? raw : Buffer.from(raw as Uint8Array);
@@ -121,7 +122,7 @@ export async function readAll(stream: Readable, expectedLength?: number): Promis
   return Buffer.concat(chunks);
 }
 
-/** get + readAll (preallocating for ranged reads). */
-export async function getBuffer(store: BlobStore, key: string, opts?: GetOptions): Promise<Buffer> {
-  return readAll(await store.get(key, opts), opts?.range?.length);
+/** get + readAll (preallocating for ranged reads, or filling `into` when it is large enough). */
+export async function getBuffer(store: BlobStore, key: string, opts?: GetOptions, into?: Buffer): Promise<Buffer> {
+  return readAll(await store.get(key, opts), opts?.range?.length, into);
 }

@@ -97,9 +97,9 @@ export class Repository {
     return this.content.masterIndex.lookupAll(id);
   }
 
-  /** Bytes [offset, offset + length) of a pack: one ranged GET (used to read many blobs of a pack at once). */
-  readPackRange(packId: string, offset: number, length: number, signal?: AbortSignal): Promise<Buffer> {
-    return getBuffer(this.store, objectKey('data', packId), { range: { offset, length }, signal });
+  /** Bytes [offset, offset + length) of a pack: one ranged GET (used to read many blobs of a pack at once), into `into` when given and large enough. */
+  readPackRange(packId: string, offset: number, length: number, signal?: AbortSignal, into?: Buffer): Promise<Buffer> {
+    return getBuffer(this.store, objectKey('data', packId), { range: { offset, length }, signal }, into);
   }
 
   /** Opens and verifies one sealed blob cut out of a pack (throws IntegrityError on any mismatch). */
