@@ -74,8 +74,8 @@ function counted(repo: Repository, onRead?: () => void) {
 }
 
 /** A store whose reads of one pack come back with one byte flipped (at `at`, an offset in the pack). */
-function flipping(inner: BlobStore, packId: string, at: number): BlobStore {
-  const key = objectKey('data', packId);
+/** Flips one byte of `target`'s pack as it is read; `target` is read at each get, so a test may set it after opening. */
+function flipping(inner: BlobStore, target: { packId: string; at: number }): BlobStore {
   return {
     put: (k, body, opts) => inner.put(k, body, opts),
     head: (k, opts) => inner.head(k, opts),
@@ -84,9 +84,10 @@ function flipping(inner: BlobStore, packId: string, at: number): BlobStore {
     describe: () => `flipping ${inner.describe()}`,
     async get(k, opts) {
       const stream = await inner.get(k, opts);
-      if (k !== key) return stream;
+      if (!target.packId || k !== objectKey('data', target.packId)) return stream;
       const bytes = await readAll(stream);
       const start = opts?.range?.offset ?? 0;
+      const { at } = target;
       if (at >= start && at < start + bytes.length) bytes[at - start]! ^= 0x55;
       return Readable.from([bytes], { objectMode: false });
     },
@@ -193,7 +194,7 @@ describe('pack-wise restore', () => {
   it('reports a file whose blob is damaged and has no other copy; every other file is restored', async () => {
     const { file, treeLoads } = await snapshotFacts(repo, tree);
     const loc = repo.locateBlob(file('small/f10.txt').content[0]!)!;
-    const damaged = await Repository.open(flipping(repo.store, loc.packId, loc.offset + 40), pw);
+    const damaged = await Repository.open(flipping(repo.store, { packId: loc.packId, at: loc.offset + 40 }), pw);
     const sharesThatBlob = [...(await files(src)).keys()].filter((p) => file(p).content.some((id) => repo.locateBlob(id)!.offset === loc.offset && repo.locateBlob(id)!.packId === loc.packId));
     expect(sharesThatBlob).toEqual(['small/f10.txt']);
 
@@ -211,7 +212,7 @@ describe('pack-wise restore', () => {
     const { dir } = await snapshotFacts(repo, tree);
     const treeId = dir('sub/deeper').subtree;
     const loc = repo.locateBlob(treeId)!;
-    const damaged = await Repository.open(flipping(repo.store, loc.packId, loc.offset + 40), pw);
+    const damaged = await Repository.open(flipping(repo.store, { packId: loc.packId, at: loc.offset + 40 }), pw);
     const target = join(work, 'restore-damaged-tree');
     const result = await restoreTree(damaged, tree, target, { from: src });
     expect(result.errors).toEqual([{ path: join(target, 'sub/deeper'), message: expect.stringContaining(treeId) }]);
@@ -263,14 +264,19 @@ describe('pack-wise restore with two copies of every blob', () => {
     const { file, treeLoads } = await snapshotFacts(repo, tree);
     const id = file('big.bin').content[2]!;
     expect(repo.locateBlobAll(id)).toHaveLength(2);
-    const loc = repo.locateBlob(id)!;
-    const { repo: wrapped, calls } = counted(await Repository.open(flipping(store, loc.packId, loc.offset + 40), pw));
-    const target = join(work, 'restore-healed');
-    const result = await restoreTree(wrapped, tree, target, { from: src });
+    // Damage the copy the restoring instance will read: which of two copies an index lookup returns
+    // depends on the order its index files were loaded in.
+    const target = { packId: '', at: -1 };
+    const opened = await Repository.open(flipping(store, target), pw);
+    const loc = opened.locateBlob(id)!;
+    Object.assign(target, { packId: loc.packId, at: loc.offset + 40 });
+    const { repo: wrapped, calls } = counted(opened);
+    const into = join(work, 'restore-healed');
+    const result = await restoreTree(wrapped, tree, into, { from: src });
     expect(result.errors).toEqual([]);
     expect(result.verifiedFiles).toBe(65);
     expect(calls.loads).toBe(treeLoads + 1);
-    await expectSameAsSource(target);
+    await expectSameAsSource(into);
   });
 
   it('restores every blob of a missing pack from the other copies', async () => {
