@@ -4,6 +4,7 @@ import { globRoot } from '../../../lib/sources/filesystem/excludes';
 import { openRepo, type GlobalOptions } from '../context';
 import { describeError, EXIT, UsageError } from '../errors';
 import { staleUploadAge, tidyUpBeforeBackup } from '../housekeeping';
+import { abortOnSignals } from '../interrupt';
 import { emit } from '../output';
 import { formatBytes, ProgressLine } from '../progress';
 
@@ -31,12 +32,9 @@ export function registerBackup(program: Command, globals: () => GlobalOptions) {
       staleUploadAge(); // a bad LIFEBOAT_STALE_UPLOAD_AGE is a usage error before anything is opened
       const { repo, close } = await openRepo(opts);
       const progress = new ProgressLine('backup');
-      const abort = new AbortController();
-      const onSignal = () => abort.abort(new Error('interrupted'));
-      process.once('SIGINT', onSignal);
-      process.once('SIGTERM', onSignal);
+      const interrupt = abortOnSignals();
       try {
-        const housekeeping = await tidyUpBeforeBackup(repo, opts, abort.signal);
+        const housekeeping = await tidyUpBeforeBackup(repo, opts, interrupt.signal);
         const { snapshotId, snapshot } = await backupFilesystem(repo, {
           source: { kind: cmd.sourceKind, name: cmd.sourceName ?? paths.join(',') },
           paths,
@@ -45,7 +43,7 @@ export function registerBackup(program: Command, globals: () => GlobalOptions) {
           oneFileSystem: cmd.oneFileSystem,
           full: cmd.full,
           tags: cmd.tag,
-          signal: abort.signal,
+          signal: interrupt.signal,
           onProgress: (p) => progress.update({ done: p.bytesDone, total: p.bytesTotal, filesDone: p.filesDone, filesTotal: p.filesTotal }),
         });
         progress.done();
@@ -60,8 +58,7 @@ export function registerBackup(program: Command, globals: () => GlobalOptions) {
         if (snapshot.status === 'partial') process.exitCode = EXIT.partial;
       } finally {
         progress.done();
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
+        interrupt.dispose();
         close();
       }
     });

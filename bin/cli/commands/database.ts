@@ -11,6 +11,7 @@ import type { PgConnection, PostgresBackupResult, PostgresRestoreResult } from '
 import { openRepo, type GlobalOptions } from '../context';
 import { describeError, EXIT, UsageError } from '../errors';
 import { parseDuration, staleUploadAge, tidyUpBeforeBackup } from '../housekeeping';
+import { abortOnSignals } from '../interrupt';
 import { emit } from '../output';
 import { formatBytes, ProgressLine } from '../progress';
 import { checkSelectOptions, selectSnapshot, type SelectOptions } from './select';
@@ -92,13 +93,10 @@ export function registerDatabase(program: Command, globals: () => GlobalOptions)
       const { backupPostgresLogical } = await engine();
       const { repo, close } = await openRepo(opts);
       const progress = new ProgressLine('database backup');
-      const abort = new AbortController();
-      const onSignal = () => abort.abort(new Error('interrupted'));
-      process.once('SIGINT', onSignal);
-      process.once('SIGTERM', onSignal);
+      const interrupt = abortOnSignals();
       const started = Date.now();
       try {
-        const housekeeping = await tidyUpBeforeBackup(repo, opts, abort.signal);
+        const housekeeping = await tidyUpBeforeBackup(repo, opts, interrupt.signal);
         const result = await backupPostgresLogical(repo, {
           source: { kind: 'postgres', name: cmd.sourceName },
           connection,
@@ -108,7 +106,7 @@ export function registerDatabase(program: Command, globals: () => GlobalOptions)
           maintenanceDatabase: cmd.maintenanceDatabase,
           lockWaitTimeoutMs,
           tags: cmd.tag,
-          signal: abort.signal,
+          signal: interrupt.signal,
           onProgress: (p) =>
             progress.update({ done: p.bytesDone, label: p.phase === 'globals' ? 'globals' : `${p.database} (${p.databasesDone + 1}/${p.databasesTotal})` }),
         });
@@ -117,8 +115,7 @@ export function registerDatabase(program: Command, globals: () => GlobalOptions)
         emit(opts.json, summary, () => backupLines(summary));
       } finally {
         progress.done();
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
+        interrupt.dispose();
         close();
       }
     });
@@ -152,10 +149,7 @@ export function registerDatabase(program: Command, globals: () => GlobalOptions)
       const { restorePostgresLogical, databasesIn, readPostgresMeta, PgRestoreError, describeConnection, describeMismatches } = await engine();
       const { repo, close } = await openRepo(opts);
       const progress = new ProgressLine('database restore');
-      const abort = new AbortController();
-      const onSignal = () => abort.abort(new Error('interrupted'));
-      process.once('SIGINT', onSignal);
-      process.once('SIGTERM', onSignal);
+      const interrupt = abortOnSignals();
       try {
         const entry = await selectSnapshot(repo, selector, select);
         const what = `snapshot ${entry.id.slice(0, 8)} (${entry.snapshot.time.replace('T', ' ').slice(0, 19)} UTC, source ${entry.snapshot.source.name})`;
@@ -179,7 +173,7 @@ export function registerDatabase(program: Command, globals: () => GlobalOptions)
             noPrivileges: cmd.privileges === false,
             validate: cmd.validate,
             smokeQueries: cmd.smoke,
-            signal: abort.signal,
+            signal: interrupt.signal,
             onProgress: (p) => progress.update({ done: p.bytesDone, total: p.phase === 'restore' ? p.bytesTotal : undefined, label: p.phase }),
           });
         } catch (err) {
@@ -211,8 +205,7 @@ export function registerDatabase(program: Command, globals: () => GlobalOptions)
         }
       } finally {
         progress.done();
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
+        interrupt.dispose();
         close();
       }
     });

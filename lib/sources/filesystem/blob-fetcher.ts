@@ -6,7 +6,7 @@
 import { InvalidRangeError, isAbortError, isNotFound } from '../../blob';
 import { IntegrityError } from '../../repo/crypto/sealed-box';
 import type { BlobLocation } from '../../repo/index';
-import { runLimited } from './run-limited';
+import { runLimited } from '../../concurrency';
 import { planPackReads, type PackRead } from './pack-reads';
 
 /** What fetching needs from a repository (lib/repo/repository.ts's Repository has it). */
