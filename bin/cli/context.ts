@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { openBlobStore, type BlobStore } from '../../lib/blob';
 import { resolveCacheRoot } from '../../lib/repo/cache/tree-cache';
+import { openRepository, type OpenedRepository } from '../../lib/repo/init';
 import { Repository } from '../../lib/repo/repository';
 import { repositoryLocation, type LocationOptions } from '../../lib/repo/location';
 import { UsageError } from './errors';
@@ -44,6 +45,21 @@ export async function openRepo(opts: GlobalOptions): Promise<{ repo: Repository;
   try {
     const repo = await Repository.open(store, { passphrase: readPassword(opts) }, { cacheRoot: cacheRootFor(opts) });
     return { repo, close };
+  } catch (err) {
+    close();
+    throw err;
+  }
+}
+
+/**
+ * The repository's key and config only: no index, no cache. For commands PostgreSQL runs once per WAL file
+ * (wal-push, wal-fetch), where loading the index would cost more than the work.
+ */
+export async function openRepoKey(opts: GlobalOptions): Promise<{ store: BlobStore; opened: OpenedRepository; close: () => void }> {
+  const { store, close } = openStore(opts);
+  try {
+    const opened = await openRepository(store, { passphrase: readPassword(opts) });
+    return { store, opened, close };
   } catch (err) {
     close();
     throw err;

@@ -3,14 +3,17 @@
 import { Command, CommanderError } from 'commander';
 import { registerBackup } from './commands/backup';
 import { registerDatabase } from './commands/database';
+import { registerDatabasePhysical } from './commands/database-physical';
 import { registerInit } from './commands/init';
 import { registerKey } from './commands/key';
 import { registerRestore } from './commands/restore';
 import { registerSnapshots } from './commands/snapshots';
 import { registerStats } from './commands/stats';
 import { registerVerify } from './commands/verify';
+import { registerWal, WAL_FETCH_FATAL } from './commands/wal';
 import type { GlobalOptions } from './context';
 import { describeError, EXIT, exitCodeFor } from './errors';
+import { loadEnvFile } from './env-file';
 
 type Register = (program: Command, globals: () => GlobalOptions) => void;
 
@@ -24,6 +27,11 @@ export function buildProgram(extra: Register[] = []): Command {
     .option('--cache-dir <dir>', 'local cache of tree blobs (default LIFEBOAT_CACHE_DIR, else ~/.cache/lifeboat)')
     .option('--no-cache', 'do not use or fill the local cache')
     .option('--json', 'print results as JSON')
+    .option('--env-file <file>', 'read KEY=VALUE settings (LIFEBOAT_REPOSITORY, LIFEBOAT_PASSWORD_FILE...) from this file first')
+    .hook('preAction', () => {
+      const file = program.opts<{ envFile?: string }>().envFile;
+      if (file) loadEnvFile(file);
+    })
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   const globals = (): GlobalOptions => {
@@ -35,9 +43,11 @@ export function buildProgram(extra: Register[] = []): Command {
   registerSnapshots(program, globals);
   registerRestore(program, globals);
   registerDatabase(program, globals);
+  registerDatabasePhysical(program, globals);
   registerVerify(program, globals);
   registerKey(program, globals);
   registerStats(program, globals);
+  registerWal(program, globals);
   for (const register of extra) register(program, globals);
   if (extra.length === 0) program.addHelpText('after', '\nAlso: catalog sync --storage-target <name> (rebuilds the console catalog from the repository; needs DATABASE_URL)');
   return program;
@@ -52,8 +62,11 @@ export async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
   } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    // For wal-fetch only "not archived" may exit 1: PostgreSQL would take any low status as the end of the
+    // archive and finish recovery early, so every other failure (a bad option, an unreadable --env-file) is fatal.
+    const fatal = argv.slice(2).includes('wal-fetch') ? WAL_FETCH_FATAL : undefined;
+    if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : (fatal ?? EXIT.usage);
     process.stderr.write(`lifeboat: ${describeError(err)}\n`);
-    return exitCodeFor(err);
+    return fatal ?? exitCodeFor(err);
   }
 }

@@ -7,6 +7,7 @@
 //       `lifeboat` created if missing -> { url: postgresql://postgres@127.0.0.1:PORT/lifeboat, started: true,
 //       stop: pg_ctl stop -m fast }. If that cluster is already running (e.g. another process started it)
 //       it is reused with started: false. As root, initdb/pg_ctl run as the `postgres` OS user.
+//     - extraConf: more postgresql.conf lines (e.g. archive_mode), rewritten with the rest on every start
 //     - server binaries missing: apt-get install postgresql-15 (root) or an Error saying what to install.
 //   createDatabase(url, name) -> url of the new database (no error if it exists)
 //   dropDatabase(url, name)   -> DROP DATABASE IF EXISTS name WITH (FORCE)
@@ -142,7 +143,7 @@ function runningPort(pgdata) {
   }
 }
 
-export async function ensurePostgres({ url, dataDir, port = 54329, log } = {}) {
+export async function ensurePostgres({ url, dataDir, port = 54329, log, extraConf = '' } = {}) {
   const L = makeLog(log);
   if (url) {
     const err = await probe(url);
@@ -204,7 +205,7 @@ export async function ensurePostgres({ url, dataDir, port = 54329, log } = {}) {
   }
 
   const conf = path.join(pgdata, 'lifeboat.conf');
-  fs.writeFileSync(conf, `# written by scripts/services/postgres.mjs on every start\nlisten_addresses = '127.0.0.1'\nport = ${port}\nunix_socket_directories = '${sockDir}'\n`);
+  fs.writeFileSync(conf, `# written by scripts/services/postgres.mjs on every start\nlisten_addresses = '127.0.0.1'\nport = ${port}\nunix_socket_directories = '${sockDir}'\n${extraConf}`);
   if (asUser) {
     const { uid, gid } = await pgUserIds();
     fs.chownSync(conf, uid, gid);

@@ -54,7 +54,7 @@ export function databasePassword(flags: { dbPasswordFile?: string }, env: Env = 
   return env.PGPASSWORD || undefined;
 }
 
-function connectionOptions(cmd: Command, maintenanceHelp: string): Command {
+export function connectionOptions(cmd: Command, maintenanceHelp: string): Command {
   return cmd
     .option('--host <host>', 'PostgreSQL server host or Unix socket directory (default PGHOST, else libpq\'s default)')
     .option('--port <port>', 'server port (default PGPORT, else 5432)')

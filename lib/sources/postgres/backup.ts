@@ -15,7 +15,7 @@ import type { Readable } from 'node:stream';
 import type pg from 'pg';
 import type { Snapshot } from '../../repo/snapshot';
 import {
-  DETERMINISTIC_SESSION, PgConnectionError, childEnv, closeClient, connectClient, conninfo, describeConnection, type PgConnection,
+  DETERMINISTIC_SESSION, PgConnectionError, childEnv, closeClient, connectClient, conninfo, describeConnection, type PgConnection, type PgTool,
 } from './connection';
 import { DUMP_DIR, GLOBALS_FILE, POSTGRES_FORMAT, dumpDirTree, dumpFileName, rootTree, type DatabaseEntry, type DumpFile, type PostgresMeta } from './format';
 import { CHECKSUM_ALGORITHM, computeManifest, type TableCheck } from './manifest';
@@ -210,8 +210,9 @@ export async function connectMaintenance(conn: PgConnection, maintenance: string
   throw first instanceof PgConnectionError ? first : new PgConnectionError(String(first));
 }
 
-async function toolVersion(binDir: string | undefined, signal: AbortSignal): Promise<string> {
-  const t = runTool('pg_dump', ['--version'], { binDir, env: { ...process.env, LC_MESSAGES: 'C' }, what: 'its version', signal });
+/** What `<tool> --version` prints ("pg_dump (PostgreSQL) 15.4"). */
+export async function toolVersion(binDir: string | undefined, signal: AbortSignal, tool: PgTool = 'pg_dump'): Promise<string> {
+  const t = runTool(tool, ['--version'], { binDir, env: { ...process.env, LC_MESSAGES: 'C' }, what: 'its version', signal });
   let out = '';
   t.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
   await t.done;

@@ -19,7 +19,9 @@ export type PgConnection = {
   sslmode?: string;
 };
 
-export type PgTool = 'pg_dump' | 'pg_dumpall' | 'pg_restore' | 'psql';
+export type PgTool = 'pg_dump' | 'pg_dumpall' | 'pg_restore' | 'psql' | 'pg_basebackup' | 'pg_verifybackup' | 'pg_ctl' | 'pg_controldata';
+/** The programs runTool runs: PostgreSQL's, and GNU tar for unpacking base backups. */
+export type ToolName = PgTool | 'tar';
 
 /** A server that cannot be reached or refused us (the message names user, host, port and database). */
 export class PgConnectionError extends Error {
@@ -29,7 +31,7 @@ export class PgConnectionError extends Error {
 /** A PostgreSQL client program that failed; `stderr` holds its first lines. */
 export class PgToolError extends Error {
   name = 'PgToolError';
-  constructor(message: string, readonly tool: PgTool, readonly exitCode: number | null, readonly stderr: string) {
+  constructor(message: string, readonly tool: ToolName, readonly exitCode: number | null, readonly stderr: string) {
     super(message);
   }
 }

@@ -70,9 +70,9 @@ export function dumpDirTree(files: DumpFile[]): Buffer {
   return encodeTree({ nodes });
 }
 
-/** The encoded root tree: just the `postgres` directory. */
-export function rootTree(dirTreeId: string, time: Date): Buffer {
-  return encodeTree({ nodes: [{ name: DUMP_DIR, type: 'dir', mode: 0o040700, mtimeNs: nsOf(time), size: 0, subtree: dirTreeId }] });
+/** The encoded root tree: just one directory (`postgres` for dumps), mode 0700. */
+export function rootTree(dirTreeId: string, time: Date, dirName = DUMP_DIR): Buffer {
+  return encodeTree({ nodes: [{ name: dirName, type: 'dir', mode: 0o040700, mtimeNs: nsOf(time), size: 0, subtree: dirTreeId }] });
 }
 
 /** The PostgreSQL metadata of a snapshot, or an Error saying why it is not a PostgreSQL logical backup. */

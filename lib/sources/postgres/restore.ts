@@ -190,7 +190,7 @@ function pickDatabase(meta: PostgresMeta, wanted: string | undefined, what: stri
 }
 
 /** The file node at `path` ("postgres/app.dump") under the root tree. */
-async function findFile(repo: BlobReader, rootTree: string, path: string, what: string, signal: AbortSignal): Promise<FileNode> {
+export async function findFile(repo: BlobReader, rootTree: string, path: string, what: string, signal: AbortSignal): Promise<FileNode> {
   const parts = path.split('/');
   let tree = rootTree;
   for (const [i, name] of parts.entries()) {

@@ -1,4 +1,4 @@
-// Runs one PostgreSQL client program (pg_dump, pg_dumpall, pg_restore, psql) as a child with pipes.
+// Runs one PostgreSQL program (pg_dump, pg_restore, pg_basebackup, pg_ctl...) or tar as a child with pipes.
 // Guarantees: argv never holds a password (connection.ts passes it in the environment); `done` settles once
 // the child has exited and its stderr is read, rejecting with a PgToolError naming the program, `what` (e.g.
 // "database app") and the first lines of stderr on a non-zero exit, a signal or a spawn failure (ENOENT);
@@ -6,7 +6,7 @@
 // reason. stderr is kept up to a bound, so a chatty child cannot grow memory.
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
-import { PgToolError, pgTool, type PgTool } from './connection';
+import { PgToolError, pgTool, type ToolName } from './connection';
 
 const STDERR_KEEP = 16 * 1024;
 const STDERR_LINES_SHOWN = 8;
@@ -29,10 +29,14 @@ export type ToolOptions = {
   /** What the program works on, for messages: "database app", "globals". */
   what: string;
   signal?: AbortSignal;
+  /** Run as this OS user (through runuser; we must be root): the server programs refuse to run as root. */
+  runAs?: string;
 };
 
-export function runTool(tool: PgTool, args: string[], opts: ToolOptions): RunningTool {
-  const child = spawn(pgTool(tool, opts.binDir), args, { env: opts.env, stdio: ['pipe', 'pipe', 'pipe'] });
+export function runTool(tool: ToolName, args: string[], opts: ToolOptions): RunningTool {
+  const program = tool === 'tar' ? 'tar' : pgTool(tool, opts.binDir);
+  const [file, argv] = opts.runAs ? ['runuser', ['-u', opts.runAs, '--', program, ...args]] : [program, args];
+  const child = spawn(file, argv, { env: opts.env, stdio: ['pipe', 'pipe', 'pipe'] });
   let err = '';
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (s: string) => {
