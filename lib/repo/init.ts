@@ -57,7 +57,7 @@ export interface OpenedRepository {
   slotId: string;
 }
 
-const DATA_DIRS = ['index/', 'snapshots/', 'data/', 'locks/'] as const;
+const DATA_DIRS = ['index/', 'snapshots/', 'data/', 'locks/', 'wal/'] as const;
 
 async function firstKey(store: BlobStore, prefix: string): Promise<string | undefined> {
   for await (const entry of store.list(prefix)) return entry.key;

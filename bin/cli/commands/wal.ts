@@ -9,13 +9,16 @@ import type { Command } from 'commander';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { openRepoKey, type GlobalOptions } from '../context';
-import { describeError, EXIT } from '../errors';
+import { describeError, EXIT, UsageError } from '../errors';
+import { SPOOL_DIR, isSegment, startPrefetch } from '../../../lib/sources/postgres/physical/wal-spool.mjs';
+import { selfCommand } from './database-physical';
 
 const archive = () => import('../../../lib/sources/postgres/physical/wal-archive');
 /** PostgreSQL aborts recovery when restore_command exits above 125. */
 export const WAL_FETCH_FATAL = 126;
 
 export function registerWal(program: Command, globals: () => GlobalOptions) {
+  registerWalPrefetch(program, globals);
   program
     .command('wal-push')
     .description('archive one WAL file into the repository (PostgreSQL archive_command: lifeboat wal-push %p)')
@@ -47,7 +50,8 @@ export function registerWal(program: Command, globals: () => GlobalOptions) {
     .argument('<dest>', 'where to write it (%p: relative to the data directory)')
     .option('--pgdata <dir>', 'the cluster\'s data directory (default: the current directory)')
     .option('--system-id <id>', 'read from this cluster\'s archive instead of the data directory\'s own')
-    .action(async (name: string, dest: string, cmd: { pgdata?: string; systemId?: string }) => {
+    .option('--no-prefetch', 'do not fetch the following segments ahead into <pgdata>/lifeboat-spool')
+    .action(async (name: string, dest: string, cmd: { pgdata?: string; systemId?: string; prefetch: boolean }) => {
       const opts = globals();
       try {
         const { WalArchive, checkWalFileName, checkSystemId, systemIdOfDataDir } = await archive();
@@ -61,6 +65,10 @@ export function registerWal(program: Command, globals: () => GlobalOptions) {
             process.stderr.write(`lifeboat: ${name} is not in the archive of system ${systemId}\n`);
             process.exitCode = EXIT.failure;
             return;
+          }
+          if (cmd.prefetch && !cmd.systemId && isSegment(name)) {
+            const envFile = program.opts<{ envFile?: string }>().envFile;
+            startPrefetch([...selfCommand(), ...(envFile ? ['--env-file', resolve(envFile)] : [])], resolve(pgdata, SPOOL_DIR), name, data.length, pgdata);
           }
           const target = resolve(pgdata, dest);
           const tmp = `${target}.lifeboat-${process.pid}`;
@@ -77,6 +85,31 @@ export function registerWal(program: Command, globals: () => GlobalOptions) {
       } catch (err) {
         process.stderr.write(`lifeboat: wal-fetch ${name} failed: ${describeError(err)}\n`);
         process.exitCode = WAL_FETCH_FATAL;
+      }
+    });
+}
+
+/** Hidden: the detached prefetcher wal-fetch starts (lib/sources/postgres/physical/wal-prefetch.ts). */
+export function registerWalPrefetch(program: Command, globals: () => GlobalOptions) {
+  program
+    .command('wal-prefetch', { hidden: true })
+    .requiredOption('--after <name>', 'the segment PostgreSQL asked for last')
+    .requiredOption('--segment-size <bytes>', 'WAL segment size')
+    .option('--pgdata <dir>', 'the data directory (default: the current directory)')
+    .action(async (cmd: { after: string; segmentSize: string; pgdata?: string }) => {
+      const opts = globals();
+      const { WalArchive, systemIdOfDataDir } = await archive();
+      const { prefetchSegments } = await import('../../../lib/sources/postgres/physical/wal-prefetch');
+      if (!isSegment(cmd.after)) throw new UsageError(`--after must be a WAL segment name, got "${cmd.after}"`);
+      const size = Number(cmd.segmentSize);
+      if (!Number.isInteger(size) || size < 1024 * 1024 || (size & (size - 1)) !== 0) throw new UsageError(`--segment-size must be a power of two of at least 1 MiB, got "${cmd.segmentSize}"`);
+      const pgdata = resolve(cmd.pgdata ?? '.');
+      const systemId = await systemIdOfDataDir(pgdata);
+      const { store, opened, close } = await openRepoKey(opts);
+      try {
+        await prefetchSegments(new WalArchive(store, opened.masterKey, systemId), resolve(pgdata, SPOOL_DIR), cmd.after, size);
+      } finally {
+        close();
       }
     });
 }

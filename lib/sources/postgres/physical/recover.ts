@@ -22,6 +22,7 @@ import { pgTool } from '../connection';
 import type { BaseBackupEntry } from './format';
 import { parseSegmentName, type ArchivedWal } from './wal-archive';
 import type { RecoveryTarget } from './window';
+import { SPOOL_DIR } from './wal-spool.mjs';
 import { walRunFrom } from './window';
 
 export type RecoverRepo = BlobReader;
@@ -149,6 +150,7 @@ export async function recoverPostgres(repo: RecoverRepo, base: BaseBackupEntry, 
     });
     await removeRecoveryBlock(dataDir);
     await rm(join(dataDir, ENV_FILE), { force: true });
+    await rm(join(dataDir, SPOOL_DIR), { recursive: true, force: true });
     report({ phase: 'done', bytesDone: done, walFiles: outcome.walFilesRestored });
     return { dataDir, baseBackup: base.id, started: true, ...outcome, seconds: (Date.now() - t0) / 1000, logFile, stop };
   } catch (err) {

@@ -1,0 +1,136 @@
+// The wal-fetch prefetch spool (plain JS: bin/lifeboat.mjs uses it before any TypeScript is loaded).
+// PostgreSQL runs restore_command once per WAL file and waits for it; starting node, opening the repository
+// and one GET cost ~1 s each time, which would make replaying a day of WAL take hours. So a wal-fetch that
+// had to go to the repository also starts one detached `lifeboat wal-prefetch`, which keeps the next
+// PREFETCH_COUNT segments after the last one asked for (.wanted) in <pgdata>/lifeboat-spool/, authenticated
+// and decompressed exactly as wal-fetch would, until the archive ends or nobody asks for 30 s. The next
+// wal-fetch calls find their file there and only rename it into place, without loading the CLI.
+// Files appear in the spool only complete (written under a temporary name, then renamed). The spool is
+// removed when `lifeboat database recover` finishes; a stale entry is harmless since every name maps to
+// exactly one archived content (the archive refuses to overwrite).
+import { spawn } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const SPOOL_DIR = 'lifeboat-spool';
+/** Segments kept ready ahead of the one PostgreSQL asked for last (16 x 16 MiB = 256 MiB of disk at most). */
+export const PREFETCH_COUNT = 16;
+const LOCK = '.prefetch.pid';
+const WANTED = '.wanted';
+const SEGMENT = /^[0-9A-F]{24}$/;
+
+export const isSegment = (name) => SEGMENT.test(name);
+
+/** The `count` segment names after `name` on its timeline, for segments of `segmentSize` bytes. */
+export function nextSegmentNames(name, count, segmentSize = 16 * 1024 * 1024) {
+  const perLog = Math.floor(0x1_0000_0000 / segmentSize);
+  const tl = name.slice(0, 8);
+  let log = parseInt(name.slice(8, 16), 16);
+  let seg = parseInt(name.slice(16, 24), 16);
+  const hex = (n) => n.toString(16).toUpperCase().padStart(8, '0');
+  const out = [];
+  for (let i = 0; i < count; i++) {
+    seg++;
+    if (seg >= perLog) {
+      seg = 0;
+      log++;
+    }
+    out.push(`${tl}${hex(log)}${hex(seg)}`);
+  }
+  return out;
+}
+
+/** Moves a spooled `name` to `dest`; its size, or null when the spool does not hold it. */
+export function takeFromSpool(spoolDir, name, dest) {
+  const file = join(spoolDir, name);
+  let size;
+  try {
+    size = statSync(file).size;
+    renameSync(file, dest);
+  } catch {
+    return null;
+  }
+  return size;
+}
+
+export function spooledSegments(spoolDir) {
+  try {
+    return readdirSync(spoolDir).filter(isSegment).sort();
+  } catch {
+    return [];
+  }
+}
+
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return err.code === 'EPERM';
+  }
+}
+
+/** True when a prefetcher holds the spool's lock (a dead holder's lock is ignored). */
+export function prefetchRunning(spoolDir) {
+  try {
+    const pid = Number(readFileSync(join(spoolDir, LOCK), 'utf8'));
+    return pid > 0 && alive(pid);
+  } catch {
+    return false;
+  }
+}
+
+/** Takes the spool's prefetch lock for this process; false when another live prefetcher has it. */
+export function lockSpool(spoolDir) {
+  mkdirSync(spoolDir, { recursive: true, mode: 0o700 });
+  const lock = join(spoolDir, LOCK);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(lock, 'wx', 0o600);
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return true;
+    } catch (err) {
+      if (err.code !== 'EEXIST' || prefetchRunning(spoolDir)) return false;
+      rmSync(lock, { force: true });
+    }
+  }
+  return false;
+}
+
+export function unlockSpool(spoolDir) {
+  rmSync(join(spoolDir, LOCK), { force: true });
+}
+
+/** Records the segment PostgreSQL asked for last: the running prefetcher keeps PREFETCH_COUNT ahead of it. */
+export function markWanted(spoolDir, name) {
+  try {
+    mkdirSync(spoolDir, { recursive: true, mode: 0o700 });
+    const tmp = join(spoolDir, `${WANTED}.${process.pid}`);
+    writeFileSync(tmp, name);
+    renameSync(tmp, join(spoolDir, WANTED));
+  } catch {
+    /* the spool is an optimisation: never fail a fetch over it */
+  }
+}
+
+export function readWanted(spoolDir) {
+  try {
+    const name = readFileSync(join(spoolDir, WANTED), 'utf8').trim();
+    return isSegment(name) ? name : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Notes `wanted` and starts a detached prefetcher unless one runs (it follows .wanted by itself).
+ * `cli` is the argv that runs lifeboat (node, bin/lifeboat.mjs, and --env-file FILE when given).
+ */
+export function startPrefetch(cli, spoolDir, wanted, segmentSize, cwd) {
+  markWanted(spoolDir, wanted);
+  if (prefetchRunning(spoolDir)) return;
+  const child = spawn(cli[0], [...cli.slice(1), 'wal-prefetch', '--after', wanted, '--segment-size', String(segmentSize)], { cwd, detached: true, stdio: 'ignore' });
+  child.on('error', () => {});
+  child.unref();
+}
