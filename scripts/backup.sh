@@ -12,8 +12,9 @@ usage() {
   cat <<'EOF'
 usage: backup.sh filesystem --path DIR [--path DIR2 ...] [--exclude GLOB ...] [--full] [--source-name NAME] [--json]
        backup.sh config [--include GLOB ...] [--full] [--json]
-       backup.sh database [--database NAME|all] [--source-name NAME] [--globals] [--manifest checksum|count|none]
-                          [--host HOST] [--port PORT] [--user USER] [--full] [--json]
+       backup.sh database [--engine postgres|mysql|mariadb] [--database NAME|all] [--source-name NAME] [--globals]
+                          [--manifest checksum|count|none] [--host HOST] [--port PORT] [--user USER] [--socket FILE]
+                          [--full] [--json]
 
 filesystem  back up the directories given with --path as one restore point of source NAME
             (default "filesystem"); incremental unless --full.
@@ -24,6 +25,10 @@ database    PostgreSQL logical backup (pg_dump) of database NAME, or of every da
             "database"). A dump is always full: --full is accepted for compatibility and changes nothing.
             Connection: --host/--port/--user or PGHOST/PGPORT/PGUSER; the password from
             LIFEBOAT_DB_PASSWORD_FILE, PGPASSWORD or ~/.pgpass (never an argument).
+            With --engine mysql (or mariadb): a MySQL/MariaDB logical backup (mariadb-dump) of database NAME,
+            or of every non-system database with "all" (the default); connection: --host/--port/--user/
+            --socket or MYSQL_HOST/MYSQL_TCP_PORT/USER/MYSQL_UNIX_PORT; the password from
+            LIFEBOAT_DB_PASSWORD_FILE, MYSQL_PWD or ~/.my.cnf (never an argument). --globals is PostgreSQL only.
 Exit codes: 0 ok, 1 failure, 2 usage, 3 partial backup (some files unreadable), 10 no repository,
 12 wrong password.
 EOF
@@ -89,7 +94,7 @@ case "$kind" in
       case "$1" in
         --database) need_value "$1" $#; database="$2"; shift 2 ;;
         --source-name) need_value "$1" $#; name="$2"; shift 2 ;;
-        --manifest|--host|--port|--user) need_value "$1" $#; opts+=("$1" "$2"); shift 2 ;;
+        --manifest|--host|--port|--user|--engine|--socket) need_value "$1" $#; opts+=("$1" "$2"); shift 2 ;;
         --globals) opts+=(--globals); shift ;;
         --full) shift ;;
         --json) json=(--json); shift ;;

@@ -12,8 +12,8 @@ usage() {
 usage: restore.sh filesystem --backup-date YYYY-MM-DD --target DIR [--path DIR] [--source-name NAME] [--json]
        restore.sh config --backup-date YYYY-MM-DD [--target DIR] [--json]
        restore.sh database --backup-date YYYY-MM-DD --target-database NAME [--database NAME] [--source-name NAME]
-                           [--overwrite] [--globals] [--no-owner] [--jobs N] [--smoke SQL ...]
-                           [--host HOST] [--port PORT] [--user USER] [--json]
+                           [--engine postgres|mysql|mariadb] [--overwrite] [--globals] [--no-owner] [--jobs N]
+                           [--smoke SQL ...] [--host HOST] [--port PORT] [--user USER] [--socket FILE] [--json]
 
 filesystem  restore the newest filesystem restore point made on or before the end of that day (UTC)
             (of source NAME when given). The contents of the backed-up directory land directly in DIR:
@@ -29,6 +29,11 @@ database    restore database NAME (--database; needed when the restore point hol
             existing target is refused unless --overwrite (it is replaced only after the restore
             succeeded). Connection: --host/--port/--user or PGHOST/PGPORT/PGUSER; the password from
             LIFEBOAT_DB_PASSWORD_FILE, PGPASSWORD or ~/.pgpass.
+            MySQL/MariaDB restore points (taken with --engine mysql) are restored the same way; the engine
+            is the restore point's, and --engine mysql (or mariadb, postgres) only narrows which restore
+            points are considered. Connection: --host/--port/--user/--socket or MYSQL_HOST/MYSQL_TCP_PORT/
+            USER/MYSQL_UNIX_PORT; the password from LIFEBOAT_DB_PASSWORD_FILE, MYSQL_PWD or ~/.my.cnf.
+            --globals, --no-owner and --jobs are PostgreSQL only.
 Without --backup-date the newest restore point is used.
 Exit codes: 0 ok, 1 failure (database: also a failed validation), 2 usage (database: also a target
 that exists without --overwrite), 10 no repository, 12 wrong password.
@@ -71,7 +76,7 @@ case "$kind" in
       case "$1" in
         --backup-date) need_value "$1" $#; date=(--backup-date "$2"); shift 2 ;;
         --target-database) need_value "$1" $#; db_target="$2"; shift 2 ;;
-        --database|--source-name|--jobs|--smoke|--host|--port|--user) need_value "$1" $#; opts+=("$1" "$2"); shift 2 ;;
+        --database|--source-name|--jobs|--smoke|--host|--port|--user|--engine|--socket) need_value "$1" $#; opts+=("$1" "$2"); shift 2 ;;
         --overwrite|--globals|--no-owner) opts+=("$1"); shift ;;
         --json) json=(--json); shift ;;
         -h|--help) usage; exit 0 ;;

@@ -134,6 +134,10 @@ describe('WAL archiving and point-in-time recovery', () => {
     expect(b.systemId).toBe(systemId);
     expect(b.manifest).toBe(true);
     expect(b.bytes).toBeGreaterThan(10_000_000);
+    // A base backup is not a dump: the logical restore does not pick it.
+    const logical = await lifeboat(['database', 'restore', '--target-database', 'copy'], env);
+    expect(logical.code).toBe(1);
+    expect(logical.stderr).toMatch(/no snapshot/i);
     await psql(port, "INSERT INTO events (id, label) VALUES (1001, 'T1')");
     await sleep(1100);
     await psql(port, "INSERT INTO events (id, label) VALUES (1002, 'T2')");

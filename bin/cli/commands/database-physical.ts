@@ -59,7 +59,7 @@ function parseTarget(cmd: { toTime?: string; toLsn?: string; latest?: boolean; i
 export function registerDatabasePhysical(program: Command, globals: () => GlobalOptions) {
   const group = program.commands.find((c) => c.name() === 'database');
   if (!group) throw new Error('registerDatabasePhysical: register the database group first');
-  group.description('PostgreSQL logical (backup, restore) and physical (base-backup, recover, wal-status, archive-check) backups; see their --help');
+  group.description('database backups: logical dumps of PostgreSQL and MySQL/MariaDB (backup, restore), PostgreSQL base backups and point-in-time recovery (base-backup, recover, wal-status, archive-check); see their --help');
 
   const base = group
     .command('base-backup')
