@@ -25,6 +25,14 @@ async function loadMain() {
   return (await import('./cli/main.ts')).main;
 }
 
+// `lifeboat snapshots | head`: a closed pipe ends the output, not with a stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
+}
+
 // restore_command runs once per WAL file: serve prefetched files before loading anything else.
 const walFetch = process.argv[2] === 'wal-fetch' || (process.argv[2] === '--env-file' && process.argv[4] === 'wal-fetch');
 if (walFetch && (await import('./wal-fetch-fast.mjs')).fastWalFetch(process.argv)) process.exit(0);

@@ -48,7 +48,7 @@ describe('scripts/backup.sh database', () => {
     }
     const help = await script('backup.sh', ['database', '--help']);
     expect(help.code).toBe(0);
-    expect(help.stdout).toContain('backup.sh database [--database NAME|all]');
+    expect(help.stdout).toContain('backup.sh database [--engine postgres|mysql|mariadb] [--database NAME|all]');
     expect(help.stdout).toContain('--full is accepted for compatibility and changes nothing');
   });
 });
@@ -67,6 +67,6 @@ describe('scripts/restore.sh database', () => {
   it('runs `lifeboat database restore` for the newest PostgreSQL restore point on or before the date', async () => {
     const r = await script('restore.sh', ['database', '--backup-date', '2024-01-15', '--source-name', 'app-db', '--target-database', 'app', '--overwrite', '--jobs', '2']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe('lifeboat: no snapshot matches "2024-01-15" (filtered by source postgres/app-db; 0 snapshots in the repository, 0 after filtering)\n');
+    expect(r.stderr).toBe('lifeboat: no snapshot matches "2024-01-15" (filtered by source postgres/app-db; 0 snapshots in the repository, 0 after filtering), nor among the snapshots of source mysql/app-db\n');
   });
 });
