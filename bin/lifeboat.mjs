@@ -35,7 +35,8 @@ for (const stream of [process.stdout, process.stderr]) {
 
 // restore_command runs once per WAL file: serve prefetched files before loading anything else.
 const walFetch = process.argv[2] === 'wal-fetch' || (process.argv[2] === '--env-file' && process.argv[4] === 'wal-fetch');
-if (walFetch && (await import('./wal-fetch-fast.mjs')).fastWalFetch(process.argv)) process.exit(0);
+const served = walFetch ? (await import('./wal-fetch-fast.mjs')).fastWalFetch(process.argv) : null;
+if (served !== null) process.exit(served);
 
 const main = await loadMain();
 process.exitCode = await main(process.argv);

@@ -9,9 +9,10 @@
 // 4. The server is started (pg_ctl, as the data directory's OS user: PostgreSQL refuses root) and watched
 //    through pg_controldata until the cluster is "in production", i.e. recovery finished and it promoted.
 //    The log says where recovery stopped; a FATAL (target not reached, a WAL file that fails to decrypt)
-//    stops it and becomes the error. Then the recovery block and the environment file are removed.
+//    stops it and becomes the error. Then the recovery block, the environment file and the wal-fetch spool
+//    are removed. Before the start, the spool gets the archive's listing and a prefetcher (wal-spool.mjs).
 // On failure the server is stopped and a data directory this function created is removed again.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chown, mkdir, readdir, readFile, rm, writeFile, access, appendFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Snapshot } from '../../../repo/snapshot';
@@ -22,7 +23,7 @@ import { pgTool } from '../connection';
 import type { BaseBackupEntry } from './format';
 import { parseSegmentName, type ArchivedWal } from './wal-archive';
 import type { RecoveryTarget } from './window';
-import { SPOOL_DIR } from './wal-spool.mjs';
+import { SPOOL_DIR, previousSegmentName, writeListing } from './wal-spool.mjs';
 import { walRunFrom } from './window';
 
 export type RecoverRepo = BlobReader;
@@ -136,7 +137,11 @@ export async function recoverPostgres(repo: RecoverRepo, base: BaseBackupEntry, 
       return { dataDir, baseBackup: base.id, started: false, stoppedAt: null, lastTransactionTime: null, timeline: null, walFilesRestored: 0, seconds: (Date.now() - t0) / 1000, logFile, stop: async () => {} };
     }
 
-    // 4. Start and watch.
+    // 4. Prime the wal-fetch spool: the archive's listing (answers "not archived" without a lookup) and a
+    // prefetcher already fetching from the backup's first segment, running as the server's user.
+    if (opts.wal) await primeSpool(dataDir, meta.startWal, opts, owner, runAs);
+
+    // 5. Start and watch.
     await tool('pg_ctl', ['-D', dataDir, '-l', logFile, '-W', 'start'], `starting the recovered cluster in ${dataDir}`).done;
     started = true;
     const run = opts.wal ? walRunFrom(meta.startWal, opts.wal).run : null;
@@ -262,6 +267,18 @@ async function exists(file: string): Promise<boolean> {
   );
 }
 
+async function primeSpool(dataDir: string, startWal: string, opts: RecoverOptions, owner: OsUser | null, runAs: string | undefined): Promise<void> {
+  const spool = join(dataDir, SPOOL_DIR);
+  writeListing(spool, opts.wal!.map((w) => w.name));
+  if (owner) for (const p of [spool, join(spool, '.listing')]) await chown(p, owner.uid, owner.gid);
+  const segmentSize = controlState(dataDir, { ...opts, runAs }).segmentSize ?? 16 * 1024 * 1024;
+  const argv = [...opts.walFetch.command, '--env-file', join(dataDir, ENV_FILE), 'wal-prefetch', '--after', previousSegmentName(startWal, segmentSize), '--segment-size', String(segmentSize)];
+  const [file, args] = runAs ? ['runuser', ['-u', runAs, '--', ...argv]] : [argv[0]!, argv.slice(1)];
+  const child = spawn(file, args, { cwd: dataDir, detached: true, stdio: 'ignore' });
+  child.on('error', () => {});
+  child.unref();
+}
+
 type Outcome = { stoppedAt: string | null; lastTransactionTime: string | null; timeline: number | null; walFilesRestored: number };
 
 /** Polls pg_controldata until the cluster is in production; fails when the postmaster dies or time runs out. */
@@ -305,14 +322,15 @@ async function waitForPromotion(dataDir: string, logFile: string, opts: RecoverO
 }
 
 /** pg_controldata's cluster state ("in archive recovery", "in production") and timeline; quick, so run synchronously. */
-function controlState(dataDir: string, opts: RecoverOptions): { state: string | null; timeline: number | null } {
+function controlState(dataDir: string, opts: Pick<RecoverOptions, 'binDir' | 'runAs'>): { state: string | null; timeline: number | null; segmentSize: number | null } {
   const cmd = pgTool('pg_controldata', opts.binDir);
   const [file, args] = opts.runAs ? ['runuser', ['-u', opts.runAs, '--', cmd, '-D', dataDir]] : [cmd, ['-D', dataDir]];
   const r = spawnSync(file, args, { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } });
-  if (r.status !== 0) return { state: null, timeline: null };
+  if (r.status !== 0) return { state: null, timeline: null, segmentSize: null };
   const state = /^Database cluster state:\s+(.*)$/m.exec(r.stdout)?.[1]?.trim() ?? null;
   const tl = /^Latest checkpoint's TimeLineID:\s+(\d+)$/m.exec(r.stdout)?.[1];
-  return { state, timeline: tl ? Number(tl) : null };
+  const seg = /^Bytes per WAL segment:\s+(\d+)$/m.exec(r.stdout)?.[1];
+  return { state, timeline: tl ? Number(tl) : null, segmentSize: seg ? Number(seg) : null };
 }
 
 /** The server log's FATAL/PANIC lines, joined. */

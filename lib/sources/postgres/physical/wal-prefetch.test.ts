@@ -52,7 +52,7 @@ describe('WAL prefetch', () => {
     unlockSpool(spool);
   });
 
-  it('serves a spooled segment from the CLI without a repository, and sends a miss to the full command', async () => {
+  it('serves a spooled segment from the CLI without a repository, answers unlisted files at once, and sends the rest to the full command', async () => {
     const pgdata = join(dir, 'fast');
     const spool = join(pgdata, SPOOL_DIR);
     await mkdir(join(pgdata, 'pg_wal'), { recursive: true });
@@ -65,7 +65,14 @@ describe('WAL prefetch', () => {
     const hit = spawnSync(process.execPath, [CLI, 'wal-fetch', name, 'pg_wal/RECOVERYXLOG'], { cwd: pgdata, env, encoding: 'utf8' });
     expect(hit.status, hit.stderr).toBe(0);
     expect((await readFile(join(pgdata, 'pg_wal/RECOVERYXLOG'))).equals(Buffer.alloc(SEG, 9))).toBe(true);
-    expect(existsSync(join(spool, name))).toBe(false);
+    expect(existsSync(join(spool, name))).toBe(true); // kept: PostgreSQL asks for the last one again
+    // Known not archived when recovery started: answered at once, still without a repository.
+    const { writeListing } = await import('./wal-spool.mjs');
+    writeListing(spool, [name]);
+    const history = spawnSync(process.execPath, [CLI, 'wal-fetch', '00000002.history', 'pg_wal/RECOVERYHISTORY'], { cwd: pgdata, env, encoding: 'utf8' });
+    expect(history.status).toBe(1);
+    expect(history.stderr).toMatch(/00000002\.history is not in the archive \(listing taken when recovery started\)/);
+    writeListing(spool, [name, '00000001000000000000000B']); // listed but not spooled: the full command runs
     const miss = spawnSync(process.execPath, [CLI, 'wal-fetch', '00000001000000000000000B', 'pg_wal/RECOVERYXLOG'], { cwd: pgdata, env, encoding: 'utf8' });
     expect(miss.status).toBe(126); // the full command ran and could not reach a repository: fatal, not "end of archive"
     expect(miss.stderr).toMatch(/wal-fetch 00000001000000000000000B failed: cannot read .*pg_control/);

@@ -9,7 +9,7 @@
 // removed when `lifeboat database recover` finishes; a stale entry is harmless since every name maps to
 // exactly one archived content (the archive refuses to overwrite).
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, copyFileSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const SPOOL_DIR = 'lifeboat-spool';
@@ -17,6 +17,7 @@ export const SPOOL_DIR = 'lifeboat-spool';
 export const PREFETCH_COUNT = 16;
 const LOCK = '.prefetch.pid';
 const WANTED = '.wanted';
+const LISTING = '.listing';
 const SEGMENT = /^[0-9A-F]{24}$/;
 
 export const isSegment = (name) => SEGMENT.test(name);
@@ -40,17 +41,66 @@ export function nextSegmentNames(name, count, segmentSize = 16 * 1024 * 1024) {
   return out;
 }
 
-/** Moves a spooled `name` to `dest`; its size, or null when the spool does not hold it. */
-export function takeFromSpool(spoolDir, name, dest) {
+/**
+ * Copies a spooled `name` to `dest` and drops the older segments of its timeline; its size, or null when
+ * the spool does not hold it. The file itself stays: PostgreSQL asks for the last segment again at the end
+ * of recovery. A copy, not a link: PostgreSQL may recycle the file it got, rewriting it in place.
+ */
+export function serveFromSpool(spoolDir, name, dest) {
   const file = join(spoolDir, name);
   let size;
   try {
     size = statSync(file).size;
-    renameSync(file, dest);
+    const tmp = `${dest}.lifeboat-${process.pid}`;
+    copyFileSync(file, tmp);
+    renameSync(tmp, dest);
   } catch {
     return null;
   }
+  for (const old of spooledSegments(spoolDir)) {
+    if (old < name && old.slice(0, 8) === name.slice(0, 8)) {
+      try {
+        unlinkSync(join(spoolDir, old));
+      } catch {
+        /* a concurrent call took it */
+      }
+    }
+  }
   return size;
+}
+
+/** Records every file the archive held when recovery started (`lifeboat database recover` writes it). */
+export function writeListing(spoolDir, names) {
+  mkdirSync(spoolDir, { recursive: true, mode: 0o700 });
+  writeFileSync(join(spoolDir, LISTING), `${names.join('\n')}\n`, { mode: 0o600 });
+}
+
+/**
+ * Whether the archive held `name` when recovery started: true, false, or null without a listing. A file
+ * missing from the listing is answered "not archived" at once: history files that never existed, and the
+ * segment after the end, are asked for several times per recovery, and each full lookup costs ~1 s.
+ */
+export function listedAtStart(spoolDir, name) {
+  let text;
+  try {
+    text = readFileSync(join(spoolDir, LISTING), 'utf8');
+  } catch {
+    return null;
+  }
+  return text.split('\n').includes(name);
+}
+
+/** The segment before `name` on its timeline (for starting a prefetch at `name` itself). */
+export function previousSegmentName(name, segmentSize = 16 * 1024 * 1024) {
+  const perLog = Math.floor(0x1_0000_0000 / segmentSize);
+  let log = parseInt(name.slice(8, 16), 16);
+  let seg = parseInt(name.slice(16, 24), 16) - 1;
+  if (seg < 0) {
+    seg = perLog - 1;
+    log--;
+  }
+  const hex = (n) => n.toString(16).toUpperCase().padStart(8, '0');
+  return `${name.slice(0, 8)}${hex(log)}${hex(seg)}`;
 }
 
 export function spooledSegments(spoolDir) {
