@@ -7,7 +7,7 @@ import { api, ApiFailure } from './api-client';
 
 type Body = Record<string, unknown> & { name?: unknown; email?: unknown };
 
-export function useApiForm(opts: { url: string; toBody: (form: FormData) => Body; invalidate: QueryKey; done: (body: Body) => string }) {
+export function useApiForm(opts: { url: string; method?: 'POST' | 'PATCH'; keepValues?: boolean; toBody: (form: FormData) => Body; invalidate: QueryKey; done: (body: Body) => string }) {
   const queryClient = useQueryClient();
   const [fields, setFields] = useState<Record<string, string>>({});
   const [message, setMessage] = useState<string | null>(null);
@@ -21,8 +21,8 @@ export function useApiForm(opts: { url: string; toBody: (form: FormData) => Body
     setFields({});
     setMessage(null);
     try {
-      await api(opts.url, { method: 'POST', body });
-      formEl.reset();
+      await api(opts.url, { method: opts.method ?? 'POST', body });
+      if (!opts.keepValues) formEl.reset();
       setMessage(opts.done(body));
       await queryClient.invalidateQueries({ queryKey: opts.invalidate });
     } catch (err) {

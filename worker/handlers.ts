@@ -3,6 +3,7 @@
 import { backupJob } from '../lib/jobs/backup';
 import { checkStorageTargetJob } from '../lib/jobs/check-storage-target';
 import { restoreJob } from '../lib/jobs/restore';
+import { restoreDatabaseJob } from '../lib/jobs/restore-database';
 import { verifyJob } from '../lib/jobs/verify';
 import { checkStorageTarget } from './processors/check-storage-target';
 import { inThread } from './thread';
@@ -13,6 +14,7 @@ export const handlers = [
   { def: checkStorageTargetJob, handler: checkStorageTarget },
   { def: backupJob, handler: inThread<typeof backupJob.schema>(processor('backup'), 'backup') },
   { def: restoreJob, handler: inThread<typeof restoreJob.schema>(processor('restore'), 'restore') },
+  { def: restoreDatabaseJob, handler: inThread<typeof restoreDatabaseJob.schema>(processor('restore-database'), 'restoreDatabase') },
   { def: verifyJob, handler: inThread<typeof verifyJob.schema>(processor('verify'), 'verify') },
 ] as const satisfies readonly { def: { queue: string }; handler: unknown }[];
 

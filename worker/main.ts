@@ -26,10 +26,10 @@ connection.on('error', (err) => {
 });
 
 const queues = new Map<string, Queue>();
-const kindToQueue = new Map<string, string>();
+const kindToQueue = new Map<string, string[]>();
 for (const { def } of handlers) {
   queues.set(def.queue, new Queue(def.queue, { connection }));
-  kindToQueue.set(def.kind, def.queue);
+  kindToQueue.set(def.kind, [...(kindToQueue.get(def.kind) ?? []), def.queue]);
 }
 const settled = await reconcileStaleRuns(db, queues, kindToQueue);
 if (settled) log.warn({ settled }, 'settled job runs left running by a stopped worker');

@@ -5,10 +5,16 @@ import type { PublicRestorePoint } from '@/lib/catalog/sources';
 import { api } from '../api-client';
 import { bytes, JobProgress } from '../jobs/job-progress';
 import { useStartJob } from '../jobs/use-start-job';
+import type { StagingServer } from '@/lib/catalog/database-restore';
+import { DatabaseRestoreForm } from './database-restore-form';
 
-type Props = { sourceId: string; initial: PublicRestorePoint[]; canRun: boolean; production: boolean; defaultTarget: string };
+/** Database sources: their kind, the default backup kind (postgres) and where restores may go. */
+export type DatabaseProps = { kind: 'postgres' | 'mysql'; backupKind: 'logical' | 'physical'; stagingServers: StagingServer[]; sourceName: string };
+type Props = { sourceId: string; initial: PublicRestorePoint[]; canRun: boolean; production: boolean; defaultTarget: string; database?: DatabaseProps };
 
-export function RestorePointTable({ sourceId, initial, canRun, production, defaultTarget }: Props) {
+const contentLabel: Record<PublicRestorePoint['content'], string> = { files: '', 'postgres-logical': 'pg_dump', 'postgres-physical': 'base backup', 'mysql-logical': 'mariadb-dump' };
+
+export function RestorePointTable({ sourceId, initial, canRun, production, defaultTarget, database }: Props) {
   const key = ['restore-points', sourceId];
   const queryClient = useQueryClient();
   const { data: points = initial } = useQuery({
@@ -26,7 +32,12 @@ export function RestorePointTable({ sourceId, initial, canRun, production, defau
           ) : (
             <>
               <button onClick={() => void backup.start(`/api/sources/${sourceId}/backup`, { mode: 'incremental' })}>Back up now</button>
-              <button className="secondary" onClick={() => void backup.start(`/api/sources/${sourceId}/backup`, { mode: 'full' })}>Full backup</button>
+              {!database && <button className="secondary" onClick={() => void backup.start(`/api/sources/${sourceId}/backup`, { mode: 'full' })}>Full backup</button>}
+              {database?.kind === 'postgres' && (
+                <button className="secondary" onClick={() => void backup.start(`/api/sources/${sourceId}/backup`, { backupKind: database.backupKind === 'logical' ? 'physical' : 'logical' })}>
+                  {database.backupKind === 'logical' ? 'Base backup' : 'Logical dump'}
+                </button>
+              )}
             </>
           )}
           {backup.run?.status === 'failed' && <span className="error">{backup.run.error}</span>}
@@ -43,7 +54,7 @@ export function RestorePointTable({ sourceId, initial, canRun, production, defau
             </thead>
             <tbody>
               {points.map((p) => (
-                <PointRow key={p.id} point={p} canRun={canRun} production={production} defaultTarget={defaultTarget} onChange={() => void queryClient.invalidateQueries({ queryKey: key })} />
+                <PointRow key={p.id} point={p} canRun={canRun} production={production} defaultTarget={defaultTarget} database={database} onChange={() => void queryClient.invalidateQueries({ queryKey: key })} />
               ))}
             </tbody>
           </table>
@@ -53,7 +64,7 @@ export function RestorePointTable({ sourceId, initial, canRun, production, defau
   );
 }
 
-function PointRow({ point: p, canRun, production, defaultTarget, onChange }: { point: PublicRestorePoint; canRun: boolean; production: boolean; defaultTarget: string; onChange: () => void }) {
+function PointRow({ point: p, canRun, production, defaultTarget, database, onChange }: { point: PublicRestorePoint; canRun: boolean; production: boolean; defaultTarget: string; database?: DatabaseProps; onChange: () => void }) {
   const restore = useStartJob(onChange);
   const verify = useStartJob(onChange);
   const [target, setTarget] = useState(defaultTarget);
@@ -68,7 +79,7 @@ function PointRow({ point: p, canRun, production, defaultTarget, onChange }: { p
   return (
     <tr data-testid={`restore-point-${p.snapshotId.slice(0, 8)}`}>
       <td>{new Date(p.completedAt).toLocaleString()}<div className="muted">{p.snapshotId.slice(0, 8)}</div></td>
-      <td>{p.mode}</td>
+      <td data-testid="content">{p.content === 'files' ? p.mode : `${contentLabel[p.content]}${p.databases.length ? ` (${p.databases.join(', ')})` : ''}`}</td>
       <td><span className={`badge ${p.status === 'complete' ? 'ok' : 'warn'}`}>{p.status}</span></td>
       <td>{p.fileCount}</td>
       <td>{bytes(p.sizeBytes)}</td>
@@ -76,7 +87,12 @@ function PointRow({ point: p, canRun, production, defaultTarget, onChange }: { p
       <td data-testid="verified">{p.verifiedAt ? <span className={`badge ${p.verifyOk ? 'ok' : 'bad'}`}>{p.verifyOk ? 'verified' : 'FAILED'}</span> : <span className="muted">not yet</span>}</td>
       {canRun && (
         <td style={{ minWidth: 260 }}>
-          {restore.running || verify.running ? (
+          {database && p.content !== 'files' ? (
+            <>
+              {p.content === 'postgres-physical' ? <span className="muted">point-in-time recovery: see the window above</span> : <DatabaseRestoreForm point={p} servers={database.stagingServers} sourceName={database.sourceName} onDone={onChange} />}
+              {verify.running ? <JobProgress run={verify.run} /> : <button className="secondary" onClick={() => void verify.start(`/api/restore-points/${p.id}/verify`, { testRestore: true, readDataPercent: 10 })}>Verify</button>}
+            </>
+          ) : restore.running || verify.running ? (
             <JobProgress run={restore.running ? restore.run : verify.run} />
           ) : showRestore ? (
             <form className="inline-form" onSubmit={submitRestore}>

@@ -1,8 +1,12 @@
-// Sources as the console manages them. Filesystem and config sources for now (database kinds come with
-// their issue). Non-secret settings live in Source.config; this module validates them, so the worker can
-// trust what it reads back.
+// Sources as the console manages them: filesystem and config sources (paths and globs) and database sources
+// (postgres, mysql: connection settings in database-config.ts). Non-secret settings live in Source.config,
+// validated here so the worker can trust what it reads back; a database password is sealed into
+// Source.secretsEnc (source-secrets.ts) and what this module returns only says `hasPassword`.
 import { z } from 'zod';
 import type { Db } from '../db/client';
+import { databaseConfigFor, isDatabaseKind, passwordInConfig, type MysqlConfig, type PostgresConfig } from './database-config';
+import { restorePointContent, type RestorePointContent } from './restore-points';
+import { sealSourceSecrets } from './source-secrets';
 
 const absolute = (what: string) => z.string().trim().refine((p) => p.startsWith('/'), `${what} must be absolute paths`);
 
@@ -14,21 +18,48 @@ export const filesystemConfig = z.object({
 });
 export type FilesystemConfig = z.output<typeof filesystemConfig>;
 
-export const sourceInput = z.object({
+const KINDS = ['filesystem', 'config', 'postgres', 'mysql'] as const;
+const configSchemaFor = (kind: unknown) => (typeof kind === 'string' && isDatabaseKind(kind) ? databaseConfigFor(kind) : filesystemConfig);
+
+const sourceFields = z.object({
   name: z
     .string({ error: 'is required' })
     .trim()
     .min(1, 'is required')
     .max(64, 'must be at most 64 characters')
     .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'may contain letters, digits, dots, dashes and underscores'),
-  kind: z.enum(['filesystem', 'config'], { error: 'must be filesystem or config (database sources come later)' }),
+  kind: z.enum(KINDS, { error: 'must be filesystem, config, postgres or mysql' }),
   environment: z.enum(['production', 'staging'], { error: 'must be production or staging' }).default('staging'),
   criticality: z.enum(['critical', 'high', 'standard', 'low']).default('standard'),
   description: z.string().trim().max(500).optional(),
   storageTargetId: z.string({ error: 'is required' }).min(1, 'is required'),
   rpoMinutes: z.coerce.number().int().min(1, 'must be at least 1 minute').default(1440),
-  config: filesystemConfig,
+  config: z.unknown(),
+  /** Database sources only: sealed into secretsEnc; on update, absent = keep the stored one. */
+  password: z.string({ error: 'must be text' }).min(1, 'must not be empty (leave it out to keep the stored one)').max(1024, 'is too long').optional(),
+  /** Update only: forget the stored password (the server's own rules apply: trust, ~/.pgpass...). */
+  clearPassword: z.boolean().optional(),
 });
+
+/**
+ * A source as created or replaced through the API. Config errors are reported under `config.<field>` even
+ * when other fields are wrong too (the refinement always runs), so a form can show them all at once.
+ */
+export const sourceInput = sourceFields
+  .superRefine(
+    (v, ctx) => {
+      const raw = v as Partial<z.output<typeof sourceFields>>;
+      const parsed = configSchemaFor(raw.kind).safeParse(raw.config);
+      if (!parsed.success) for (const i of parsed.error.issues) ctx.addIssue({ code: 'custom', path: ['config', ...i.path], message: i.message });
+      if (passwordInConfig(raw.config)) ctx.addIssue({ code: 'custom', path: ['config', 'password'], message: 'the password goes in the password field (it is stored encrypted), never in config' });
+      if (typeof raw.kind === 'string' && !isDatabaseKind(raw.kind) && (raw.password !== undefined || raw.clearPassword)) {
+        ctx.addIssue({ code: 'custom', path: ['password'], message: 'only database sources (postgres, mysql) have a password' });
+      }
+    },
+    { when: () => true },
+  )
+  .transform((v) => ({ ...v, config: configSchemaFor(v.kind).parse(v.config) as FilesystemConfig | PostgresConfig | MysqlConfig }));
+export type SourceInput = z.output<typeof sourceInput>;
 
 export type PublicSource = {
   id: string;
@@ -41,6 +72,8 @@ export type PublicSource = {
   storageTargetName: string | null;
   rpoMinutes: number;
   config: unknown;
+  /** Database sources: whether a password is stored (it never leaves the catalog except into the worker). */
+  hasPassword: boolean;
   lastRestorePointAt: string | null;
   restorePoints: number;
   /** green: within RPO; amber: up to 1.5x RPO; red: beyond, or never backed up. */
@@ -54,8 +87,9 @@ export function rpoStatus(lastAt: Date | null, rpoMinutes: number, now = Date.no
   return { status: minutes <= rpoMinutes ? 'green' : minutes <= rpoMinutes * 1.5 ? 'amber' : 'red', minutes };
 }
 
-export async function listSources(db: Db): Promise<PublicSource[]> {
+export async function listSources(db: Db, where: { id?: string } = {}): Promise<PublicSource[]> {
   const rows = await db.source.findMany({
+    where,
     orderBy: { name: 'asc' },
     include: {
       storageTarget: { select: { name: true } },
@@ -77,6 +111,7 @@ export async function listSources(db: Db): Promise<PublicSource[]> {
       storageTargetName: s.storageTarget?.name ?? null,
       rpoMinutes: s.rpoMinutes,
       config: s.config,
+      hasPassword: s.secretsEnc !== null,
       lastRestorePointAt: last?.toISOString() ?? null,
       restorePoints: s._count.restorePoints,
       rpoStatus: rpo.status,
@@ -85,22 +120,44 @@ export async function listSources(db: Db): Promise<PublicSource[]> {
   });
 }
 
-export async function createSource(db: Db, raw: unknown) {
+async function checkTarget(db: Db, storageTargetId: string) {
+  const target = await db.storageTarget.findUnique({ where: { id: storageTargetId }, select: { id: true } });
+  if (!target) throw new z.ZodError([{ code: 'custom', path: ['storageTargetId'], message: 'no such storage target', input: storageTargetId }]);
+}
+
+function columns(input: SourceInput) {
+  return {
+    name: input.name,
+    kind: input.kind,
+    environment: input.environment,
+    criticality: input.criticality,
+    description: input.description ?? null,
+    storageTargetId: input.storageTargetId,
+    rpoMinutes: input.rpoMinutes,
+    config: input.config as object,
+  };
+}
+
+export async function createSource(db: Db, raw: unknown, secretKey: string) {
   const input = sourceInput.parse(raw);
-  const target = await db.storageTarget.findUnique({ where: { id: input.storageTargetId }, select: { id: true } });
-  if (!target) throw new z.ZodError([{ code: 'custom', path: ['storageTargetId'], message: 'no such storage target', input: input.storageTargetId }]);
-  return db.source.create({
-    data: {
-      name: input.name,
-      kind: input.kind,
-      environment: input.environment,
-      criticality: input.criticality,
-      description: input.description ?? null,
-      storageTargetId: input.storageTargetId,
-      rpoMinutes: input.rpoMinutes,
-      config: input.config,
-    },
-  });
+  await checkTarget(db, input.storageTargetId);
+  return db.source.create({ data: { ...columns(input), secretsEnc: sealSourceSecrets({ password: input.password }, secretKey) } });
+}
+
+/** Replaces a source's settings; the kind cannot change; the password is kept unless a new one (or clearPassword) is given. */
+export async function updateSource(db: Db, id: string, raw: unknown, secretKey: string) {
+  const input = sourceInput.parse(raw);
+  const existing = await db.source.findUnique({ where: { id }, select: { kind: true } });
+  if (!existing) return null;
+  if (existing.kind !== input.kind) throw new z.ZodError([{ code: 'custom', path: ['kind'], message: `cannot change from ${existing.kind}: its restore points are ${existing.kind} backups`, input: input.kind }]);
+  await checkTarget(db, input.storageTargetId);
+  const secrets = input.password !== undefined ? { secretsEnc: sealSourceSecrets({ password: input.password }, secretKey) } : input.clearPassword ? { secretsEnc: null } : {};
+  return db.source.update({ where: { id }, data: { ...columns(input), ...secrets } });
+}
+
+/** One source as the console shows it (no secrets), or null. */
+export async function getSource(db: Db, id: string): Promise<PublicSource | null> {
+  return (await listSources(db, { id }))[0] ?? null;
 }
 
 export type PublicRestorePoint = {
@@ -116,6 +173,10 @@ export type PublicRestorePoint = {
   storageTargetName: string;
   verifiedAt: string | null;
   verifyOk: boolean | null;
+  /** files, or a database logical dump / base backup (restorable to a staging database: the logical ones). */
+  content: RestorePointContent;
+  /** Databases held by a logical dump. */
+  databases: string[];
 };
 
 export async function listRestorePoints(db: Db, sourceId: string, take = 100): Promise<PublicRestorePoint[]> {
@@ -138,5 +199,6 @@ export async function listRestorePoints(db: Db, sourceId: string, take = 100): P
     storageTargetName: r.storageTarget.name,
     verifiedAt: r.verifiedAt?.toISOString() ?? null,
     verifyOk: r.verifyOk,
+    ...restorePointContent(r.summary),
   }));
 }

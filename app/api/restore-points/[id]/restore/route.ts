@@ -24,7 +24,7 @@ export const POST = withPermission<{ id: string }>('jobs:run', async (req, { par
   if (point.source.environment === 'production') {
     throw new ApiError('conflict', 'Production restores need a second person’s approval, which this version cannot record yet; use the CLI (lifeboat restore) under your change process');
   }
-  if (point.source.kind !== 'filesystem' && point.source.kind !== 'config') throw new ApiError('conflict', `${point.source.kind} restores are not available yet`);
+  if (point.source.kind !== 'filesystem' && point.source.kind !== 'config') throw new ApiError('conflict', `This is a ${point.source.kind} restore point: restore it into a database (POST /api/restore-points/:id/restore-database)`);
   const { jobRunId } = await enqueueJob(db(), restoreJob, { restorePointId: point.id, targetPath: input.targetPath, from: input.from || undefined }, { sourceId: point.source.id, storageTargetId: point.storageTargetId, restorePointId: point.id, requestedById: user.id });
   await audit(db(), { actorId: user.id, action: 'restore_point.restore', entityType: 'RestorePoint', entityId: point.id, details: { jobRunId, targetPath: input.targetPath } });
   return Response.json({ jobRunId }, { status: 202 });

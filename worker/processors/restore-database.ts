@@ -1,0 +1,99 @@
+// Processor: restore one database of a logical restore point into a NEW database on the server of a catalog
+// source (the backed-up source, or a staging source of the same kind; the console decided which, see
+// lib/catalog/database-restore.ts), then validate it: row counts and checksums against the manifest taken
+// with the dump, and the backed-up source's smoke queries. The engines refuse an existing target database
+// (no overwrite from the console) and drop what they created on failure. The outcome (validation report,
+// smoke results, seconds, bytes) is the job result; a restore whose validation or smoke queries fail is
+// recorded as failed with that result. The password is opened here and given only to the engine.
+// Defence in depth: a server source marked production is refused here too (approvals are not built yet).
+import { readEnv } from '../../lib/config/env';
+import { loadDatabaseSource, mysqlConnectionOf, pgConnectionOf, type DatabaseSource } from '../../lib/catalog/database-connections';
+import { openTargetRepository } from '../../lib/catalog/repositories';
+import type { restoreDatabaseJob } from '../../lib/jobs/restore-database';
+import type { Progress } from '../../lib/jobs/reporter';
+import { PermanentJobError, type JobHandler } from '../processor';
+
+const MAX_MISMATCHES = 50;
+const phaseSpan = { globals: [0.03, 0.05], restore: [0.05, 0.85], validate: [0.85, 0.97], smoke: [0.97, 0.99] } as const;
+const phaseStep = { globals: 'applying roles', restore: 'loading the dump', validate: 'validating row counts and checksums', smoke: 'running smoke queries' } as const;
+
+export const restoreDatabase: JobHandler<typeof restoreDatabaseJob.schema> = async (data, { db, reporter, signal }) => {
+  const point = await db.restorePoint.findUnique({ where: { id: data.restorePointId }, include: { storageTarget: true, source: true } });
+  if (!point) throw new PermanentJobError(`restore point ${data.restorePointId} no longer exists`);
+  const server = await db.source.findUnique({ where: { id: data.serverSourceId } });
+  if (!server) throw new PermanentJobError(`source ${data.serverSourceId} (the target server) no longer exists`);
+  if (server.kind !== point.source.kind) throw new PermanentJobError(`source ${server.name} is a ${server.kind} server; the restore point is a ${point.source.kind} backup`);
+  if (server.environment === 'production') throw new PermanentJobError(`source ${server.name} is production: restoring onto it needs an approval, which this version cannot record`);
+  const { LIFEBOAT_SECRET_KEY } = readEnv(['LIFEBOAT_SECRET_KEY']);
+  let target: DatabaseSource;
+  let backedUp: DatabaseSource | null = null;
+  try {
+    target = loadDatabaseSource(server, LIFEBOAT_SECRET_KEY);
+    backedUp = point.source.id === server.id ? target : safeLoad(point.source, LIFEBOAT_SECRET_KEY);
+  } catch (err) {
+    throw new PermanentJobError((err as Error).message);
+  }
+  const smokeQueries = backedUp?.config.smokeQueries ?? [];
+
+  await reporter.step('opening the repository', { fraction: 0.01 });
+  const { repo, close } = await openTargetRepository(db, point.storageTarget, LIFEBOAT_SECRET_KEY, { create: false, signal });
+  let phase = '';
+  const onProgress = (p: { phase: keyof typeof phaseSpan; bytesDone: number; bytesTotal: number }) => {
+    const [from, to] = phaseSpan[p.phase];
+    const progress: Progress = { fraction: from + (to - from) * (p.phase === 'restore' && p.bytesTotal ? Math.min(1, p.bytesDone / p.bytesTotal) : 0), bytesDone: p.bytesDone, bytesTotal: p.bytesTotal };
+    if (p.phase !== phase) {
+      phase = p.phase;
+      void reporter.step(phaseStep[p.phase], progress);
+    } else void reporter.progress(progress);
+  };
+  try {
+    await reporter.step('loading the dump', { fraction: 0.03 });
+    const common = { targetDatabase: data.targetDatabase, database: data.database, validate: true, smokeQueries, signal, onProgress };
+    let result;
+    let serverText: string;
+    if (target.kind === 'postgres') {
+      const { restorePostgresLogical, describeConnection } = await import('../../lib/sources/postgres');
+      const connection = pgConnectionOf(target.config, target.password, target.config.maintenanceDatabase);
+      serverText = describeConnection(connection, data.targetDatabase);
+      result = await restorePostgresLogical(repo, point.snapshotId, { ...common, connection });
+    } else {
+      const { restoreMysqlLogical, describeConnection } = await import('../../lib/sources/mysql');
+      const connection = mysqlConnectionOf(target.config, target.password, '');
+      serverText = describeConnection(connection, data.targetDatabase);
+      result = await restoreMysqlLogical(repo, point.snapshotId, { ...common, connection });
+    }
+    const v = result.validation;
+    const summary = {
+      engine: target.kind,
+      server: serverText,
+      serverSourceId: server.id,
+      serverSourceName: server.name,
+      sourceDatabase: result.sourceDatabase,
+      targetDatabase: result.targetDatabase,
+      bytes: result.bytes,
+      seconds: result.seconds,
+      ok: result.ok,
+      validation: v && { ok: v.ok, algorithm: v.algorithm, tablesChecked: v.tablesChecked, mismatches: v.mismatches.slice(0, MAX_MISMATCHES), mismatchCount: v.mismatches.length, extraTables: v.extraTables.slice(0, MAX_MISMATCHES) },
+      smoke: result.smoke,
+    };
+    await db.restoreRequest.updateMany({ where: { jobRunId: data.jobRunId }, data: { status: result.ok ? 'succeeded' : 'failed' } });
+    if (result.ok) return { status: 'succeeded', result: summary };
+    const failedSmoke = result.smoke.filter((s) => !s.ok).length;
+    const why = [v && !v.ok ? `validation found ${v.mismatches.length} table(s) differing from the backup` : '', failedSmoke ? `${failedSmoke} smoke query(ies) failed` : ''].filter(Boolean).join(' and ');
+    return { status: 'failed', result: summary, error: `database ${result.targetDatabase} was restored but ${why}` };
+  } catch (err) {
+    await db.restoreRequest.updateMany({ where: { jobRunId: data.jobRunId }, data: { status: 'failed' } }).catch(() => {});
+    throw err;
+  } finally {
+    close();
+  }
+};
+
+/** The backed-up source's settings for its smoke queries; null when they no longer parse (the restore still runs). */
+function safeLoad(source: Parameters<typeof loadDatabaseSource>[0], secretKey: string): DatabaseSource | null {
+  try {
+    return loadDatabaseSource(source, secretKey);
+  } catch {
+    return null;
+  }
+}
