@@ -12,6 +12,7 @@
 // An engine (and with it its driver) is loaded only when one of these commands runs.
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
+import { chooseDatabase } from '../../../lib/sources/database-choice';
 import { SnapshotNotFoundError, findSnapshot, type SnapshotEntry } from '../../../lib/repo/snapshot';
 import type { Repository } from '../../../lib/repo/repository';
 import type { MysqlBackupResult, MysqlConnection, MysqlRestoreResult } from '../../../lib/sources/mysql';
@@ -207,6 +208,12 @@ export function registerDatabase(program: Command, globals: () => GlobalOptions)
     });
 }
 
+/** The engines' own choice, checked before any server is touched; worded for the command line. */
+function checkDatabaseChoice(dbs: readonly { name: string }[], wanted: string | undefined, what: string): void {
+  const chosen = chooseDatabase(dbs, wanted, what);
+  if (typeof chosen === 'string') throw new UsageError(wanted === undefined ? `${chosen} with --database` : chosen);
+}
+
 type RestoreFlags = ConnectionFlags & {
   engine?: string; socket?: string; maintenanceDatabase?: string; targetDatabase: string; database?: string; backupDate?: string; sourceName?: string;
   overwrite?: boolean; globals?: boolean; jobs: string; tempDir?: string; owner: boolean; privileges: boolean; validate: boolean; smoke: string[];
@@ -270,9 +277,7 @@ async function postgresRestore({ repo, progress, signal }: Ctx, entry: SnapshotE
   const { restorePostgresLogical, databasesIn, readPostgresMeta, PgRestoreError, describeConnection, describeMismatches } = await engine();
   // The engine's own checks, worded for the command line and made before anything touches the server.
   const dbs = databasesIn(entry.snapshot);
-  const names = dbs.map((d) => d.name);
-  if (cmd.database !== undefined && !names.includes(cmd.database)) throw new UsageError(`${what} holds no database "${cmd.database}"; it holds: ${names.join(', ') || 'none'}`);
-  if (cmd.database === undefined && names.length !== 1) throw new UsageError(`${what} holds ${names.length} databases (${names.join(', ') || 'none'}): choose one with --database`);
+  checkDatabaseChoice(dbs, cmd.database, what);
   if (cmd.globals && !readPostgresMeta(entry.snapshot, what).globals) throw new UsageError(`${what} holds no globals (roles, tablespaces): it was taken without --globals`);
   let result: PostgresRestoreResult;
   try {
@@ -316,9 +321,7 @@ async function mysqlRestore({ repo, progress, signal }: Ctx, entry: SnapshotEntr
   const { restoreMysqlLogical, mysqlDatabasesIn, MysqlRestoreError, describeConnection } = await mysqlEngine();
   const { describeMismatches } = await engine();
   const dbs = mysqlDatabasesIn(entry.snapshot);
-  const names = dbs.map((d) => d.name);
-  if (cmd.database !== undefined && !names.includes(cmd.database)) throw new UsageError(`${what} holds no database "${cmd.database}"; it holds: ${names.join(', ') || 'none'}`);
-  if (cmd.database === undefined && names.length !== 1) throw new UsageError(`${what} holds ${names.length} databases (${names.join(', ') || 'none'}): choose one with --database`);
+  checkDatabaseChoice(dbs, cmd.database, what);
   let result: MysqlRestoreResult;
   try {
     result = await restoreMysqlLogical(repo, entry.snapshot, {

@@ -25,6 +25,7 @@
 // restore created dropped). The password reaches the client only through a private option file.
 // Not restored: users and grants (not in the dump), the database's own grants. Restored events are live: with
 // the server's event_scheduler ON they run in the restored database.
+import { chooseDatabase } from '../database-choice';
 import { randomBytes } from 'node:crypto';
 import { decodeTree, type FileNode } from '../../repo/tree';
 import type { Snapshot } from '../../repo/snapshot';
@@ -170,14 +171,9 @@ export function mysqlDatabasesIn(snapshot: Snapshot): MysqlDatabaseEntry[] {
 }
 
 function pickDatabase(meta: MysqlMeta, wanted: string | undefined, what: string): MysqlDatabaseEntry {
-  const names = meta.databases.map((d) => d.name);
-  if (wanted !== undefined) {
-    const e = meta.databases.find((d) => d.name === wanted);
-    if (!e) throw new MysqlRestoreError(`${what} holds no database ${JSON.stringify(wanted)}; it holds: ${names.join(', ') || 'none'}`);
-    return e;
-  }
-  if (meta.databases.length === 1) return meta.databases[0]!;
-  throw new MysqlRestoreError(`${what} holds ${meta.databases.length} databases (${names.join(', ') || 'none'}): choose one`);
+  const chosen = chooseDatabase(meta.databases, wanted, what);
+  if (typeof chosen === 'string') throw new MysqlRestoreError(chosen);
+  return chosen;
 }
 
 /** The file node of `path` ("mysql/shop.sql"): the root tree's `mysql` directory, then the file. */

@@ -25,6 +25,7 @@
 // Not restored by a logical dump: database-level settings (ALTER DATABASE ... SET), the database's own
 // GRANTs and comment (pg_restore applies those only with --create under the original name; the archive
 // holds them, as pg_dump ran with --create).
+import { chooseDatabase } from '../database-choice';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -179,14 +180,9 @@ export function databasesIn(snapshot: Snapshot): DatabaseEntry[] {
 }
 
 function pickDatabase(meta: PostgresMeta, wanted: string | undefined, what: string): DatabaseEntry {
-  const names = meta.databases.map((d) => d.name);
-  if (wanted !== undefined) {
-    const e = meta.databases.find((d) => d.name === wanted);
-    if (!e) throw new PgRestoreError(`${what} holds no database ${JSON.stringify(wanted)}; it holds: ${names.join(', ') || 'none'}`);
-    return e;
-  }
-  if (meta.databases.length === 1) return meta.databases[0]!;
-  throw new PgRestoreError(`${what} holds ${meta.databases.length} databases (${names.join(', ') || 'none'}): choose one`);
+  const chosen = chooseDatabase(meta.databases, wanted, what);
+  if (typeof chosen === 'string') throw new PgRestoreError(chosen);
+  return chosen;
 }
 
 /** The file node at `path` ("postgres/app.dump") under the root tree. */
