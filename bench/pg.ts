@@ -12,10 +12,10 @@
 //            then count pgbench_accounts: the time an operator waits.
 // Storage: a local directory for both, and/or one RADOS Gateway for both over https (pgBackRest speaks S3
 // only over TLS: radosgw gets an ssl_endpoint with a self-signed certificate; Lifeboat trusts it through
-// NODE_EXTRA_CA_CERTS). Prints wall times, ratios (Lifeboat / pgBackRest; target <= 1.0), peak RSS, CPU
+// LIFEBOAT_S3_CA_FILE). Prints wall times, ratios (Lifeboat / pgBackRest; target <= 1.0), peak RSS, CPU
 // and repository size. apt-installs pgbackrest when missing (root). Everything is removed at the end.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chownSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -87,10 +87,14 @@ async function sql(port: number, text: string): Promise<pg.QueryResult> {
   }
 }
 
-/** Waits until the server on `port` accepts writes (recovery finished, promoted). */
-async function waitWritable(port: number, timeoutMs = 600_000): Promise<void> {
+/** Waits until the server on `port` accepts writes (recovery finished, promoted); fails when it died. */
+async function waitWritable(port: number, dataDir: string, timeoutMs = 600_000): Promise<void> {
   const until = Date.now() + timeoutMs;
+  const started = Date.now();
   for (;;) {
+    if (Date.now() - started > 5000 && !existsSync(join(dataDir, 'postmaster.pid'))) {
+      throw new Error(`the restored server in ${dataDir} stopped: ${readFileSync(join(dataDir, 'bench.log'), 'utf8').split('\n').filter((l) => /FATAL|PANIC/.test(l)).slice(-3).join(' | ')}`);
+    }
     try {
       const r = await sql(port, 'SELECT pg_is_in_recovery() AS r');
       if (r.rows[0].r === false) return;
@@ -148,10 +152,11 @@ async function main() {
             LIFEBOAT_S3_REGION: rgw!.region,
             LIFEBOAT_S3_ACCESS_KEY_ID: rgw!.accessKeyId,
             LIFEBOAT_S3_SECRET_ACCESS_KEY: rgw!.secretAccessKey,
+            LIFEBOAT_S3_CA_FILE: tls.cert,
             LIFEBOAT_PASSWORD: PASSWORD,
             LIFEBOAT_CACHE_DIR: 'off',
           };
-    const baseEnv = { PATH: process.env.PATH!, HOME: process.env.HOME ?? '/root', NODE_EXTRA_CA_CERTS: tls.cert, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
+    const baseEnv = { PATH: process.env.PATH!, HOME: process.env.HOME ?? '/root', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
     const lifeboat = (storage: 'local' | 's3', args: string[]) => measure(process.execPath, [CLI, ...args], { env: { ...baseEnv, ...lbEnv(storage) }, tmpDir: work, timeoutS: 3600 });
 
     mkdirSync(join(work, 'lifeboat-repo'));
@@ -199,7 +204,7 @@ async function main() {
     const dbBytes = Number((await sql(port, 'SELECT sum(pg_database_size(oid))::bigint AS n FROM pg_database')).rows[0].n);
     log(`loaded ${(dbBytes / MiB).toFixed(0)} MiB in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
     const archive = [
-      ...o.storages.map((s) => `NODE_EXTRA_CA_CERTS=${tls.cert} ${process.execPath} ${CLI} --env-file ${envFile(s)} wal-push %p`),
+      ...o.storages.map((s) => `${process.execPath} ${CLI} --env-file ${envFile(s)} wal-push %p`),
       `pgbackrest --config=${pgbrConf} --stanza=bench archive-push %p`,
     ].join(' && ');
     await sql(port, `ALTER SYSTEM SET archive_command = '${archive.replace(/'/g, "''")}'`);
@@ -238,7 +243,7 @@ async function main() {
         const [cmd, argv] = asPostgres([join(PG_BIN, 'pg_ctl'), '-D', dir, '-l', join(dir, 'bench.log'), '-W', 'start']);
         spawnSync(cmd, argv, { stdio: 'ignore' });
         cleanups.push(() => void spawnSync(...asPostgres([join(PG_BIN, 'pg_ctl'), '-D', dir, '-m', 'immediate', 'stop']), { stdio: 'ignore' }));
-        await waitWritable(rport);
+        await waitWritable(rport, dir);
         const n = Number((await sql(rport, 'SELECT count(*)::bigint AS n FROM pgbench_accounts')).rows[0].n);
         if (n !== accounts) throw new Error(`${tool}: the restored database has ${n} pgbench_accounts rows, the original ${accounts}`);
         r.rto.push({ tool, seconds: (Date.now() - t) / 1000 });
@@ -246,6 +251,7 @@ async function main() {
         rmSync(dir, { recursive: true, force: true });
       }
       results.push(r);
+      if (!o.json && i < o.storages.length - 1) report(o, dbBytes, [r]); // a later failure keeps these figures
     }
     report(o, dbBytes, results);
   } finally {

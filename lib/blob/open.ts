@@ -42,6 +42,8 @@ export const s3BlobStoreConfigSchema = z.object({
   secretAccessKey: z.string().min(1, 'secretAccessKey is required'),
   forcePathStyle: z.boolean().optional(),
   storageClass: z.string().min(1).optional(),
+  /** PEM certificates to trust for an https endpoint with a private CA or a self-signed certificate. */
+  caBundle: z.string().includes('BEGIN CERTIFICATE', { error: 'caBundle must hold PEM certificates' }).optional(),
 });
 
 export const blobStoreConfigSchema = z.discriminatedUnion('kind', [localBlobStoreConfigSchema, s3BlobStoreConfigSchema]);

@@ -20,6 +20,8 @@
  * connect, 30 s without a byte on an open socket.
  * Concurrency: one S3Client per store, safe for concurrent calls; call destroy() to release sockets.
  */
+import https from 'node:https';
+import tls from 'node:tls';
 import {
   AbortMultipartUploadCommand, type BucketLocationConstraint, CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, HeadBucketCommand,
   HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, PutObjectCommand, S3Client, type StorageClass,
@@ -54,6 +56,8 @@ export interface S3BlobStoreConfig {
   sdkMaxAttempts?: number;
   connectionTimeoutMs?: number;
   socketTimeoutMs?: number;
+  /** PEM certificates trusted for an https endpoint (in addition to the system's), e.g. a private CA. */
+  caBundle?: string;
 }
 
 export const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
@@ -91,6 +95,9 @@ export class S3BlobStore implements BlobStore {
       requestHandler: {
         connectionTimeout: cfg.connectionTimeoutMs ?? 5_000,
         socketTimeout: cfg.socketTimeoutMs ?? 30_000,
+        // An Agent instance, not options: for 100-continue uploads the SDK replaces an agent it made itself
+        // with a fresh default one, which would not trust the bundle.
+        ...(cfg.caBundle ? { httpsAgent: new https.Agent({ keepAlive: true, ca: [...tls.rootCertificates, cfg.caBundle] }) } : {}),
       },
     });
   }

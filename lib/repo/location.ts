@@ -1,6 +1,8 @@
 // Where a repository lives, from the CLI's point of view: LIFEBOAT_REPOSITORY (or --repo) is either
 // s3://bucket[/prefix] (endpoint, region and keys from options or the environment) or a local directory
 // path. Turns that into a blob-store configuration; every missing or malformed piece is named.
+// LIFEBOAT_S3_CA_FILE names PEM certificates to trust for an https endpoint (private CA, self-signed).
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { BlobStoreConfigInput } from '../blob';
 
@@ -33,6 +35,14 @@ export function repositoryLocation(opts: LocationOptions, env: Env = process.env
   if (!accessKeyId) throw new LocationError('no S3 access key: set LIFEBOAT_S3_ACCESS_KEY_ID (or AWS_ACCESS_KEY_ID)');
   if (!secretAccessKey) throw new LocationError('no S3 secret key: set LIFEBOAT_S3_SECRET_ACCESS_KEY (or AWS_SECRET_ACCESS_KEY)');
   const endpoint = opts.endpoint ?? env.LIFEBOAT_S3_ENDPOINT ?? env.AWS_ENDPOINT_URL_S3 ?? undefined;
+  let caBundle: string | undefined;
+  if (env.LIFEBOAT_S3_CA_FILE) {
+    try {
+      caBundle = readFileSync(env.LIFEBOAT_S3_CA_FILE, 'utf8');
+    } catch (err) {
+      throw new LocationError(`cannot read LIFEBOAT_S3_CA_FILE ${env.LIFEBOAT_S3_CA_FILE}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  }
   return {
     kind: 's3',
     bucket,
@@ -42,5 +52,6 @@ export function repositoryLocation(opts: LocationOptions, env: Env = process.env
     accessKeyId,
     secretAccessKey,
     forcePathStyle: opts.pathStyle ?? (env.LIFEBOAT_S3_FORCE_PATH_STYLE ?? (endpoint ? 'true' : 'false')) !== 'false',
+    ...(caBundle ? { caBundle } : {}),
   };
 }

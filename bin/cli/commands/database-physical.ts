@@ -5,6 +5,7 @@
 //   database archive-check   is the server set up to archive into this repository? (switches a WAL file and waits)
 // They join the `database` group of database.ts. The engine is loaded only when one of them runs.
 import type { Command } from 'commander';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { repositoryLocation } from '../../../lib/repo/location';
 import { openRepo, readPassword, type GlobalOptions } from '../context';
@@ -37,6 +38,7 @@ function walFetchEnv(opts: GlobalOptions): Record<string, string> {
     LIFEBOAT_S3_FORCE_PATH_STYLE: String(s3.forcePathStyle ?? true),
   });
   if (s3.endpoint) env.LIFEBOAT_S3_ENDPOINT = s3.endpoint;
+  if (process.env.LIFEBOAT_S3_CA_FILE) env.LIFEBOAT_S3_CA_FILE = resolve(process.env.LIFEBOAT_S3_CA_FILE);
   return env;
 }
 
