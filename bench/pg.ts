@@ -8,8 +8,9 @@
 //   backup   lifeboat database base-backup          vs  pgbackrest backup --type=full (zstd, process-max 2)
 //   restore  lifeboat database recover --no-start   vs  pgbackrest restore (both: files + recovery settings,
 //            --immediate (unpack + pg_verifybackup)      with checksums verified)
-//   RTO      restore, then start the server and wait until recovery finished and it accepts writes,
-//            then count pgbench_accounts: the time an operator waits.
+//   RTO      from nothing to a promoted server that accepts writes and counts pgbench_accounts right:
+//            lifeboat database recover --immediate (it starts the server and waits) vs pgbackrest restore,
+//            pg_ctl start and waiting. The time an operator waits.
 // Storage: a local directory for both, and/or one RADOS Gateway for both over https (pgBackRest speaks S3
 // only over TLS: radosgw gets an ssl_endpoint with a self-signed certificate; Lifeboat trusts it through
 // LIFEBOAT_S3_CA_FILE). Prints wall times, ratios (Lifeboat / pgBackRest; target <= 1.0), peak RSS, CPU
@@ -88,12 +89,12 @@ async function sql(port: number, text: string): Promise<pg.QueryResult> {
 }
 
 /** Waits until the server on `port` accepts writes (recovery finished, promoted); fails when it died. */
-async function waitWritable(port: number, dataDir: string, timeoutMs = 600_000): Promise<void> {
+async function waitWritable(port: number, dataDir: string, logName: string, timeoutMs = 600_000): Promise<void> {
   const until = Date.now() + timeoutMs;
   const started = Date.now();
   for (;;) {
     if (Date.now() - started > 5000 && !existsSync(join(dataDir, 'postmaster.pid'))) {
-      throw new Error(`the restored server in ${dataDir} stopped: ${readFileSync(join(dataDir, 'bench.log'), 'utf8').split('\n').filter((l) => /FATAL|PANIC/.test(l)).slice(-3).join(' | ')}`);
+      throw new Error(`the restored server in ${dataDir} stopped: ${readFileSync(join(dataDir, logName), 'utf8').split('\n').filter((l) => /FATAL|PANIC/.test(l)).slice(-3).join(' | ')}`);
     }
     try {
       const r = await sql(port, 'SELECT pg_is_in_recovery() AS r');
@@ -227,23 +228,33 @@ async function main() {
       if (storage === 'local') r.repoBytes = { lifeboat: duBytes(join(work, 'lifeboat-repo')), pgbackrest: duBytes(join(work, 'pgbackrest-repo')) };
       for (const tool of order) {
         const dir = join(work, `restore-${storage}-${tool}`);
-        const rport = await freePort();
-        log(`${storage}: ${tool} restore and recovery`);
-        let m: Measured;
-        const t = Date.now();
+        log(`${storage}: ${tool} restore (files only)`);
         if (tool === 'lifeboat') {
-          m = check('lifeboat recover', await lifeboat(storage, ['database', 'recover', '--data-dir', dir, '--immediate', '--no-start', '--port', String(rport), '--listen-addresses', '127.0.0.1', '--socket-dir', dir]));
+          r.restore.push({ tool, m: check('lifeboat recover --no-start', await lifeboat(storage, ['database', 'recover', '--data-dir', dir, '--immediate', '--no-start'])) });
         } else {
           mkdirSync(dir, { mode: 0o700 });
           ownByPostgres(dir);
-          m = check('pgbackrest restore', await pgbackrest([repoOpt, 'restore', `--pg1-path=${dir}`, '--type=immediate', '--target-action=promote', '--archive-mode=off', `--recovery-option=port=${rport}`]));
-          writeFileSync(join(dir, 'postgresql.auto.conf'), `\nport = ${rport}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '${dir}'\n`, { flag: 'a' });
+          r.restore.push({ tool, m: check('pgbackrest restore', await pgbackrest([repoOpt, 'restore', `--pg1-path=${dir}`, '--type=immediate', '--target-action=promote', '--archive-mode=off'])) });
         }
-        r.restore.push({ tool, m });
-        const [cmd, argv] = asPostgres([join(PG_BIN, 'pg_ctl'), '-D', dir, '-l', join(dir, 'bench.log'), '-W', 'start']);
-        spawnSync(cmd, argv, { stdio: 'ignore' });
+        rmSync(dir, { recursive: true, force: true });
+      }
+      for (const tool of order) {
+        // RTO: from nothing to a promoted server that answers, the way each tool is meant to be run.
+        const dir = join(work, `rto-${storage}-${tool}`);
+        const rport = await freePort();
+        log(`${storage}: ${tool} restore, recovery and start (RTO)`);
+        const t = Date.now();
+        if (tool === 'lifeboat') {
+          check('lifeboat recover', await lifeboat(storage, ['database', 'recover', '--data-dir', dir, '--immediate', '--port', String(rport), '--listen-addresses', '127.0.0.1', '--socket-dir', dir]));
+        } else {
+          mkdirSync(dir, { mode: 0o700 });
+          ownByPostgres(dir);
+          check('pgbackrest restore', await pgbackrest([repoOpt, 'restore', `--pg1-path=${dir}`, '--type=immediate', '--target-action=promote', '--archive-mode=off']));
+          writeFileSync(join(dir, 'postgresql.auto.conf'), `\nport = ${rport}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '${dir}'\n`, { flag: 'a' });
+          spawnSync(...asPostgres([join(PG_BIN, 'pg_ctl'), '-D', dir, '-l', join(dir, 'bench.log'), '-W', 'start']), { stdio: 'ignore' });
+        }
         cleanups.push(() => void spawnSync(...asPostgres([join(PG_BIN, 'pg_ctl'), '-D', dir, '-m', 'immediate', 'stop']), { stdio: 'ignore' }));
-        await waitWritable(rport, dir);
+        await waitWritable(rport, dir, tool === 'lifeboat' ? 'lifeboat-recovery.log' : 'bench.log');
         const n = Number((await sql(rport, 'SELECT count(*)::bigint AS n FROM pgbench_accounts')).rows[0].n);
         if (n !== accounts) throw new Error(`${tool}: the restored database has ${n} pgbench_accounts rows, the original ${accounts}`);
         r.rto.push({ tool, seconds: (Date.now() - t) / 1000 });

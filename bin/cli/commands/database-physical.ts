@@ -146,7 +146,8 @@ export function registerDatabasePhysical(program: Command, globals: () => Global
         if (systems.length > 1) throw new UsageError(`the repository holds several PostgreSQL clusters (system ids ${systems.join(', ')}): choose one with --system-id`);
         const systemId = systems[0]!;
         const bases = all.filter((b) => b.physical.systemId === systemId);
-        const wal = await new WalArchive(repo.store, repo.masterKey, systemId).list(interrupt.signal);
+        const walArchive = new WalArchive(repo.store, repo.masterKey, systemId, repo.config.compression.level);
+        const wal = await walArchive.list(interrupt.signal);
         let chosen;
         if (cmd.baseBackup) {
           const matches = bases.filter((b) => b.id.startsWith(cmd.baseBackup!));
@@ -173,6 +174,7 @@ export function registerDatabasePhysical(program: Command, globals: () => Global
           verify: cmd.verify,
           timeoutMs,
           wal,
+          archive: walArchive,
           signal: interrupt.signal,
           onProgress: (p) =>
             p.phase === 'recover'

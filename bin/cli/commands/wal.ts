@@ -10,7 +10,7 @@ import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { openRepoKey, type GlobalOptions } from '../context';
 import { describeError, EXIT, UsageError } from '../errors';
-import { SPOOL_DIR, isSegment, startPrefetch } from '../../../lib/sources/postgres/physical/wal-spool.mjs';
+import { SPOOL_DIR, isSegment, spoolCopy, startPrefetch } from '../../../lib/sources/postgres/physical/wal-spool.mjs';
 import { selfCommand } from './database-physical';
 
 const archive = () => import('../../../lib/sources/postgres/physical/wal-archive');
@@ -66,6 +66,7 @@ export function registerWal(program: Command, globals: () => GlobalOptions) {
             process.exitCode = EXIT.failure;
             return;
           }
+          if (!cmd.systemId) spoolCopy(resolve(pgdata, SPOOL_DIR), name, data);
           if (cmd.prefetch && !cmd.systemId && isSegment(name)) {
             const envFile = program.opts<{ envFile?: string }>().envFile;
             startPrefetch([...selfCommand(), ...(envFile ? ['--env-file', resolve(envFile)] : [])], resolve(pgdata, SPOOL_DIR), name, data.length, pgdata);

@@ -21,7 +21,8 @@ import { readContent, writeAll, type BlobReader } from '../streams';
 import { firstLines, runTool } from '../tool';
 import { pgTool } from '../connection';
 import type { BaseBackupEntry } from './format';
-import { parseSegmentName, type ArchivedWal } from './wal-archive';
+import { parseSegmentName, type ArchivedWal, type WalArchive } from './wal-archive';
+import { prefetchSegments } from './wal-prefetch';
 import type { RecoveryTarget } from './window';
 import { SPOOL_DIR, previousSegmentName, writeListing } from './wal-spool.mjs';
 import { walRunFrom } from './window';
@@ -60,8 +61,10 @@ export type RecoverOptions = {
   verify?: boolean;
   /** Give up waiting for recovery after this long (default 4 h, the RTO target). */
   timeoutMs?: number;
-  /** The archive listing, to report progress through the WAL run (optional). */
+  /** The archive listing: primes wal-fetch (files not listed are answered "not archived" at once) and reports progress. */
   wal?: readonly ArchivedWal[];
+  /** The archive itself, to fetch the first segments while the base backup unpacks. */
+  archive?: WalArchive;
   binDir?: string;
   signal?: AbortSignal;
   onProgress?: (p: RecoverProgress) => void;
@@ -111,7 +114,11 @@ export async function recoverPostgres(repo: RecoverRepo, base: BaseBackupEntry, 
     await tool('pg_ctl', ['-D', dataDir, '-m', 'fast', '-w', 'stop'], `the recovered cluster in ${dataDir}`).done;
   };
   try {
-    // 1. Unpack.
+    // 1. Unpack; meanwhile fetch the first WAL segments the server will ask for (the detached prefetcher
+    // started later takes ~2 s to get going).
+    const early = opts.start !== false && opts.archive && opts.wal
+      ? prefetchSegments(opts.archive, join(dataDir, SPOOL_DIR), previousSegmentName(meta.startWal), 16 * 1024 * 1024, { count: 4, idleExitMs: 0 }).catch(() => null)
+      : null;
     report({ phase: 'restore', bytesDone: 0 });
     const node = await findFile(repo, (base.snapshot as Snapshot).tree, meta.file, `base backup ${base.id.slice(0, 8)}`, signal);
     const tar = tool('tar', ['-x', '-p', '-f', '-', '-C', dataDir], `unpacking base backup ${base.id.slice(0, 8)} into ${dataDir}`);
@@ -126,7 +133,7 @@ export async function recoverPostgres(repo: RecoverRepo, base: BaseBackupEntry, 
     // 2. Verify against the manifest before changing any file it lists.
     if (meta.manifest && opts.verify !== false) {
       report({ phase: 'verify', bytesDone: done });
-      const v = tool('pg_verifybackup', ['--no-parse-wal', '--quiet', dataDir], `checking ${dataDir} against its backup manifest`);
+      const v = tool('pg_verifybackup', ['--no-parse-wal', '--quiet', `--ignore=${SPOOL_DIR}`, dataDir], `checking ${dataDir} against its backup manifest`);
       await v.done;
     }
 
@@ -139,6 +146,7 @@ export async function recoverPostgres(repo: RecoverRepo, base: BaseBackupEntry, 
 
     // 4. Prime the wal-fetch spool: the archive's listing (answers "not archived" without a lookup) and a
     // prefetcher already fetching from the backup's first segment, running as the server's user.
+    await early;
     if (opts.wal) await primeSpool(dataDir, meta.startWal, opts, owner, runAs);
 
     // 5. Start and watch.
@@ -270,7 +278,7 @@ async function exists(file: string): Promise<boolean> {
 async function primeSpool(dataDir: string, startWal: string, opts: RecoverOptions, owner: OsUser | null, runAs: string | undefined): Promise<void> {
   const spool = join(dataDir, SPOOL_DIR);
   writeListing(spool, opts.wal!.map((w) => w.name));
-  if (owner) for (const p of [spool, join(spool, '.listing')]) await chown(p, owner.uid, owner.gid);
+  if (owner) for (const p of [spool, ...(await readdir(spool)).map((f) => join(spool, f))]) await chown(p, owner.uid, owner.gid);
   const segmentSize = controlState(dataDir, { ...opts, runAs }).segmentSize ?? 16 * 1024 * 1024;
   const argv = [...opts.walFetch.command, '--env-file', join(dataDir, ENV_FILE), 'wal-prefetch', '--after', previousSegmentName(startWal, segmentSize), '--segment-size', String(segmentSize)];
   const [file, args] = runAs ? ['runuser', ['-u', runAs, '--', ...argv]] : [argv[0]!, argv.slice(1)];

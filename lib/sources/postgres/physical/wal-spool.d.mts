@@ -14,3 +14,5 @@ export function unlockSpool(spoolDir: string): void;
 export function startPrefetch(cli: string[], spoolDir: string, wanted: string, segmentSize: number, cwd: string): void;
 export function markWanted(spoolDir: string, name: string): void;
 export function readWanted(spoolDir: string): string | null;
+export function awaitSpooled(spoolDir: string, name: string, ms?: number): boolean;
+export function spoolCopy(spoolDir: string, name: string, data: Buffer): void;

@@ -57,16 +57,53 @@ export function serveFromSpool(spoolDir, name, dest) {
   } catch {
     return null;
   }
-  for (const old of spooledSegments(spoolDir)) {
-    if (old < name && old.slice(0, 8) === name.slice(0, 8)) {
-      try {
-        unlinkSync(join(spoolDir, old));
-      } catch {
-        /* a concurrent call took it */
-      }
+  // Keep the two before it as well: PostgreSQL re-reads the segment where recovery ended, which can be
+  // older than the last one it asked for.
+  const older = spooledSegments(spoolDir).filter((old) => old < name && old.slice(0, 8) === name.slice(0, 8));
+  for (const old of older.slice(0, -2)) {
+    try {
+      unlinkSync(join(spoolDir, old));
+    } catch {
+      /* a concurrent call took it */
     }
   }
   return size;
+}
+
+/**
+ * Waits up to `ms` for a running prefetcher to spool `name` (it was started before PostgreSQL and is
+ * usually a moment away), polling; true when it appeared. Cheaper than starting the full command.
+ */
+export function awaitSpooled(spoolDir, name, ms = 3000) {
+  const until = Date.now() + ms;
+  const file = join(spoolDir, name);
+  const nap = new Int32Array(new SharedArrayBuffer(4));
+  while (Date.now() < until && prefetchRunning(spoolDir)) {
+    try {
+      statSync(file);
+      return true;
+    } catch {
+      Atomics.wait(nap, 0, 0, 20);
+    }
+  }
+  try {
+    statSync(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Stores a file fetched the slow way, so PostgreSQL's second read of it is served from the spool. */
+export function spoolCopy(spoolDir, name, data) {
+  try {
+    statSync(spoolDir);
+    const tmp = join(spoolDir, `.${name}.${process.pid}`);
+    writeFileSync(tmp, data, { mode: 0o600 });
+    renameSync(tmp, join(spoolDir, name));
+  } catch {
+    /* no spool (not recovering through `database recover`), or it was removed: nothing to keep */
+  }
 }
 
 /** Records every file the archive held when recovery started (`lifeboat database recover` writes it). */
