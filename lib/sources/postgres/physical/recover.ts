@@ -163,7 +163,8 @@ export async function recoverPostgres(repo: RecoverRepo, base: BaseBackupEntry, 
     });
     await removeRecoveryBlock(dataDir);
     await rm(join(dataDir, ENV_FILE), { force: true });
-    await rm(join(dataDir, SPOOL_DIR), { recursive: true, force: true });
+    // The detached prefetcher may still be writing into it: retry, and never fail a finished recovery over it.
+    await rm(join(dataDir, SPOOL_DIR), { recursive: true, force: true, maxRetries: 10, retryDelay: 100 }).catch(() => {});
     report({ phase: 'done', bytesDone: done, walFiles: outcome.walFilesRestored });
     return { dataDir, baseBackup: base.id, started: true, ...outcome, seconds: (Date.now() - t0) / 1000, logFile, stop };
   } catch (err) {
