@@ -165,7 +165,12 @@ export async function recoverPostgres(repo: RecoverRepo, base: BaseBackupEntry, 
     await rm(join(dataDir, ENV_FILE), { force: true });
     // Stop the detached prefetcher (nothing will ask for WAL any more), then remove the spool; it may still be
     // writing into it: retry, and never fail a finished recovery over it.
-    await readFile(join(dataDir, SPOOL_DIR, '.prefetch.pid'), 'utf8').then((pid) => process.kill(Number(pid), 'SIGTERM')).catch(() => {});
+    await readFile(join(dataDir, SPOOL_DIR, '.prefetch.pid'), 'utf8')
+      .then((text) => {
+        const pid = Number(text.trim());
+        if (Number.isInteger(pid) && pid > 1 && pid !== process.pid) process.kill(pid, 'SIGTERM'); // never 0: that is our own group
+      })
+      .catch(() => {});
     await rm(join(dataDir, SPOOL_DIR), { recursive: true, force: true, maxRetries: 10, retryDelay: 100 }).catch(() => {});
     report({ phase: 'done', bytesDone: done, walFiles: outcome.walFilesRestored });
     return { dataDir, baseBackup: base.id, started: true, ...outcome, seconds: (Date.now() - t0) / 1000, logFile, stop };
