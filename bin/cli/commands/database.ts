@@ -248,6 +248,34 @@ async function selectDatabaseSnapshot(repo: Repository, selector: string | undef
   return found.sort((a, b) => b.snapshot.time.localeCompare(a.snapshot.time))[0]!;
 }
 
+/** An engine's refusal worded for the command line: an existing target without --overwrite, an invalid name. */
+function asUsageError(err: unknown, fromEngine: boolean, cmd: RestoreFlags, where: string, overwriteNote: string): unknown {
+  const message = (err as Error)?.message ?? '';
+  if (fromEngine && !cmd.overwrite && /already exists on /.test(message)) {
+    return new UsageError(`database ${cmd.targetDatabase} already exists on ${where}: choose another --target-database, or pass --overwrite to replace it (${overwriteNote})`);
+  }
+  if (fromEngine && /is not valid/.test(message)) return new UsageError(message);
+  return err;
+}
+
+type RestoredDatabase = Parameters<typeof failUnlessOk>[0] & { snapshotId: string | null; sourceDatabase: string; seconds: number; bytes: number; replacedExisting: boolean };
+
+/** The result of either engine's restore: JSON, or the summary line, `extraLines`, then the checks. */
+function reportRestore(
+  opts: GlobalOptions, entry: SnapshotEntry, what: string, server: string, result: RestoredDatabase, dbs: readonly { name: string; manifest: string }[],
+  details: string, extraLines: string[], describeMismatches: Parameters<typeof checkLines>[2],
+): void {
+  const { snapshotId: _id, ...rest } = result;
+  const out = { snapshot: entry.id, time: entry.snapshot.time, source: entry.snapshot.source, server, ...rest };
+  const checksums = dbs.find((d) => d.name === result.sourceDatabase)?.manifest === 'checksum';
+  emit(opts.json, out, () => [
+    `restored database ${result.sourceDatabase} of ${what} into ${server} in ${result.seconds.toFixed(1)} s (${formatBytes(result.bytes)} dump${details}${result.replacedExisting ? '; replaced the existing database' : ''})`,
+    ...extraLines,
+    ...checkLines(result, checksums, describeMismatches),
+  ]);
+  failUnlessOk(result);
+}
+
 /** The lines both engines print after a restore (validation and smoke results). */
 function checkLines(r: { validation: PostgresRestoreResult['validation']; smoke: PostgresRestoreResult['smoke'] }, checksums: boolean, describeMismatches: (m: NonNullable<PostgresRestoreResult['validation']>['mismatches']) => string): string[] {
   return [
@@ -297,22 +325,11 @@ async function postgresRestore({ repo, progress, signal }: Ctx, entry: SnapshotE
       onProgress: (p) => progress.update({ done: p.bytesDone, total: p.phase === 'restore' ? p.bytesTotal : undefined, label: p.phase }),
     });
   } catch (err) {
-    if (err instanceof PgRestoreError && !cmd.overwrite && /already exists on /.test(err.message)) {
-      throw new UsageError(`database ${cmd.targetDatabase} already exists on ${describeConnection(connection, cmd.targetDatabase)}: choose another --target-database, or pass --overwrite to replace it (it is dropped only after the restore succeeded)`);
-    }
-    if (err instanceof PgRestoreError && /is not valid/.test(err.message)) throw new UsageError(err.message);
-    throw err;
+    throw asUsageError(err, err instanceof PgRestoreError, cmd, describeConnection(connection, cmd.targetDatabase), 'it is dropped only after the restore succeeded');
   }
   progress.done();
-  const { snapshotId: _id, ...rest } = result;
-  const out = { snapshot: entry.id, time: entry.snapshot.time, source: entry.snapshot.source, server: describeConnection(connection, result.targetDatabase), ...rest };
-  const checksums = dbs.find((d) => d.name === result.sourceDatabase)?.manifest === 'checksum';
-  emit(opts.json, out, () => [
-    `restored database ${result.sourceDatabase} of ${what} into ${out.server} in ${result.seconds.toFixed(1)} s (${formatBytes(result.bytes)} dump${result.parallelJobs > 1 ? `, ${result.parallelJobs} jobs` : ''}${result.replacedExisting ? '; replaced the existing database' : ''})`,
-    ...(result.globals.applied ? [`globals applied${result.globals.errors.length ? ` with ${result.globals.errors.length} statement error(s): ${result.globals.errors.join(' | ')}` : ''}`] : []),
-    ...checkLines(result, checksums, describeMismatches),
-  ]);
-  failUnlessOk(result);
+  const globals = result.globals.applied ? [`globals applied${result.globals.errors.length ? ` with ${result.globals.errors.length} statement error(s): ${result.globals.errors.join(' | ')}` : ''}`] : [];
+  reportRestore(opts, entry, what, describeConnection(connection, result.targetDatabase), result, dbs, result.parallelJobs > 1 ? `, ${result.parallelJobs} jobs` : '', globals, describeMismatches);
 }
 
 async function mysqlRestore({ repo, progress, signal }: Ctx, entry: SnapshotEntry, what: string, cmd: RestoreFlags, opts: GlobalOptions): Promise<void> {
@@ -336,21 +353,10 @@ async function mysqlRestore({ repo, progress, signal }: Ctx, entry: SnapshotEntr
       onProgress: (p) => progress.update({ done: p.bytesDone, total: p.phase === 'restore' ? p.bytesTotal : undefined, label: p.phase }),
     });
   } catch (err) {
-    if (err instanceof MysqlRestoreError && !cmd.overwrite && /already exists on /.test(err.message)) {
-      throw new UsageError(`database ${cmd.targetDatabase} already exists on ${describeConnection(connection, cmd.targetDatabase)}: choose another --target-database, or pass --overwrite to replace it (it is dropped only after the backup was restored into a scratch database)`);
-    }
-    if (err instanceof MysqlRestoreError && /is not valid/.test(err.message)) throw new UsageError(err.message);
-    throw err;
+    throw asUsageError(err, err instanceof MysqlRestoreError, cmd, describeConnection(connection, cmd.targetDatabase), 'it is dropped only after the backup was restored into a scratch database');
   }
   progress.done();
-  const { snapshotId: _id, ...rest } = result;
-  const out = { snapshot: entry.id, time: entry.snapshot.time, source: entry.snapshot.source, server: describeConnection(connection, result.targetDatabase), ...rest };
-  const checksums = dbs.find((d) => d.name === result.sourceDatabase)?.manifest === 'checksum';
-  emit(opts.json, out, () => [
-    `restored database ${result.sourceDatabase} of ${what} into ${out.server} in ${result.seconds.toFixed(1)} s (${formatBytes(result.bytes)} dump${result.replacedExisting ? '; replaced the existing database' : ''})`,
-    ...checkLines(result, checksums, describeMismatches),
-  ]);
-  failUnlessOk(result);
+  reportRestore(opts, entry, what, describeConnection(connection, result.targetDatabase), result, dbs, '', [], describeMismatches);
 }
 
 async function mysqlBackup(cmd: BackupFlags, opts: GlobalOptions): Promise<void> {
