@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { repositoryLocation } from '../../../lib/repo/location';
+import type { Repository } from '../../../lib/repo/repository';
 import { openRepo, readPassword, type GlobalOptions } from '../context';
 import { EXIT, UsageError } from '../errors';
 import { parseDuration, staleUploadAge, tidyUpBeforeBackup } from '../housekeeping';
@@ -40,6 +41,13 @@ function walFetchEnv(opts: GlobalOptions): Record<string, string> {
   if (s3.endpoint) env.LIFEBOAT_S3_ENDPOINT = s3.endpoint;
   if (process.env.LIFEBOAT_S3_CA_FILE) env.LIFEBOAT_S3_CA_FILE = resolve(process.env.LIFEBOAT_S3_CA_FILE);
   return env;
+}
+
+/** The WAL listing of one cluster (--system-id) or of every cluster: one listing either way. */
+async function archivedWal(repo: Repository, systemId: string | undefined, signal?: AbortSignal) {
+  const { WalArchive, walBySystem } = await physical();
+  if (systemId) return new Map([[systemId, await new WalArchive(repo.store, repo.masterKey, systemId).list(signal)]]);
+  return walBySystem(repo.store, signal);
 }
 
 function parseTarget(cmd: { toTime?: string; toLsn?: string; latest?: boolean; immediate?: boolean }) {
@@ -135,19 +143,20 @@ export function registerDatabasePhysical(program: Command, globals: () => Global
       const port = cmd.port === undefined ? undefined : Number(cmd.port);
       if (port !== undefined && (!/^\d+$/.test(cmd.port!) || port < 1 || port > 65535)) throw new UsageError(`--port must be a TCP port (1-65535), got "${cmd.port}"`);
       const env = walFetchEnv(opts);
-      const { WalArchive, archivedSystems, baseBackupsIn, chooseBaseBackup, recoverPostgres } = await physical();
+      const { WalArchive, baseBackupsIn, chooseBaseBackup, recoverPostgres } = await physical();
       const { repo, close } = await openRepo(opts);
       const progress = new ProgressLine('recover');
       const interrupt = abortOnSignals();
       try {
         const all = baseBackupsIn(await repo.listSnapshots(interrupt.signal)).filter((b) => !cmd.sourceName || b.snapshot.source.name === cmd.sourceName);
-        const systems = cmd.systemId ? [cmd.systemId] : [...new Set([...all.map((b) => b.physical.systemId), ...(await archivedSystems(repo.store, interrupt.signal))])];
+        const walBy = await archivedWal(repo, cmd.systemId, interrupt.signal);
+        const systems = [...new Set([...(cmd.systemId ? [] : all.map((b) => b.physical.systemId)), ...walBy.keys()])];
         if (systems.length === 0) throw new UsageError('the repository holds no PostgreSQL base backup or WAL archive');
         if (systems.length > 1) throw new UsageError(`the repository holds several PostgreSQL clusters (system ids ${systems.join(', ')}): choose one with --system-id`);
         const systemId = systems[0]!;
         const bases = all.filter((b) => b.physical.systemId === systemId);
         const walArchive = new WalArchive(repo.store, repo.masterKey, systemId, repo.config.compression.level);
-        const wal = await walArchive.list(interrupt.signal);
+        const wal = walBy.get(systemId) ?? [];
         let chosen;
         if (cmd.baseBackup) {
           const matches = bases.filter((b) => b.id.startsWith(cmd.baseBackup!));
@@ -204,15 +213,15 @@ export function registerDatabasePhysical(program: Command, globals: () => Global
     .option('--system-id <id>', 'only this cluster')
     .action(async (cmd: { systemId?: string }) => {
       const opts = globals();
-      const { WalArchive, archivedSystems, baseBackupsIn, recoveryWindow } = await physical();
+      const { baseBackupsIn, recoveryWindow } = await physical();
       const { repo, close } = await openRepo(opts);
       try {
         const bases = baseBackupsIn(await repo.listSnapshots());
-        const systems = cmd.systemId ? [cmd.systemId] : [...new Set([...bases.map((b) => b.physical.systemId), ...(await archivedSystems(repo.store))])].sort();
+        const walBy = await archivedWal(repo, cmd.systemId);
+        const systems = [...new Set([...(cmd.systemId ? [] : bases.map((b) => b.physical.systemId)), ...walBy.keys()])].sort();
         const now = Date.now();
-        const out = await Promise.all(
-          systems.map(async (systemId) => {
-            const wal = await new WalArchive(repo.store, repo.masterKey, systemId).list();
+        const out = systems.map((systemId) => {
+            const wal = walBy.get(systemId) ?? [];
             const w = recoveryWindow(systemId, bases, wal);
             return {
               systemId,
@@ -224,8 +233,7 @@ export function registerDatabasePhysical(program: Command, globals: () => Global
               baseBackups: w.baseBackups.map((b) => ({ id: b.id, consistentFrom: b.stopTime, startWal: b.startWal, walThrough: b.run?.lastSegment ?? null })),
               gapAfter: w.gapAfter,
             };
-          }),
-        );
+          });
         emit(opts.json, { systems: out }, () =>
           out.length === 0
             ? ['no PostgreSQL cluster archives WAL into this repository']

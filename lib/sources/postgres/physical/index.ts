@@ -5,7 +5,7 @@ export { BaseBackupError, backupPostgresPhysical, type BaseBackupOptions, type B
 export { BASE_DIR, BASE_FILE, PHYSICAL_FORMAT, baseBackupsIn, physicalMetaOf, type BaseBackupEntry, type PhysicalMeta } from './format';
 export { RecoverError, recoverPostgres, type RecoverOptions, type RecoverProgress, type RecoverResult } from './recover';
 export {
-  WAL_DIR, WalArchive, WalConflictError, WalNameError, archivedSystems, checkSystemId, checkWalFileName, parseLsn, segmentOfLsn, systemIdOfDataDir,
+  WAL_DIR, WalArchive, WalConflictError, WalNameError, walBySystem, checkSystemId, checkWalFileName, parseLsn, segmentOfLsn, systemIdOfDataDir,
   type ArchivedWal,
 } from './wal-archive';
 export { chooseBaseBackup, recoveryWindow, walRunFrom, type RecoveryTarget, type RecoveryWindow } from './window';

@@ -131,13 +131,7 @@ export class WalArchive {
 
   /** Every archived file, sorted by name, with the time it was archived (the object's modification time). */
   async list(signal?: AbortSignal): Promise<ArchivedWal[]> {
-    const out: ArchivedWal[] = [];
-    const prefix = `${WAL_DIR}/${this.systemId}/`;
-    for await (const e of this.store.list(prefix, { signal })) {
-      const name = e.key.slice(prefix.length);
-      if (isWalFileName(name)) out.push({ name, size: e.size, time: e.lastModified });
-    }
-    return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return (await listWal(this.store, `${WAL_DIR}/${this.systemId}/`, signal)).get(this.systemId) ?? [];
   }
 
   async delete(name: string, signal?: AbortSignal): Promise<void> {
@@ -145,12 +139,20 @@ export class WalArchive {
   }
 }
 
-/** System identifiers that have a WAL archive in this repository. */
-export async function archivedSystems(store: BlobStore, signal?: AbortSignal): Promise<string[]> {
-  const ids = new Set<string>();
-  for await (const e of store.list(`${WAL_DIR}/`, { signal })) {
-    const id = e.key.split('/')[1];
-    if (id && SYSTEM_ID.test(id)) ids.add(id);
+/** The WAL archives of every cluster in this repository, by system identifier, in one listing. */
+export function walBySystem(store: BlobStore, signal?: AbortSignal): Promise<Map<string, ArchivedWal[]>> {
+  return listWal(store, `${WAL_DIR}/`, signal);
+}
+
+async function listWal(store: BlobStore, prefix: string, signal?: AbortSignal): Promise<Map<string, ArchivedWal[]>> {
+  const out = new Map<string, ArchivedWal[]>();
+  for await (const e of store.list(prefix, { signal })) {
+    const [, id, name, ...rest] = e.key.split('/');
+    if (!id || !SYSTEM_ID.test(id) || !name || rest.length || !isWalFileName(name)) continue;
+    let files = out.get(id);
+    if (!files) out.set(id, (files = []));
+    files.push({ name, size: e.size, time: e.lastModified });
   }
-  return [...ids].sort();
+  for (const files of out.values()) files.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return new Map([...out].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
