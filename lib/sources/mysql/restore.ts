@@ -25,17 +25,18 @@
 // restore created dropped). The password reaches the client only through a private option file.
 // Not restored: users and grants (not in the dump), the database's own grants. Restored events are live: with
 // the server's event_scheduler ON they run in the restored database.
-import { chooseDatabase } from '../database-choice';
 import { randomBytes } from 'node:crypto';
-import { decodeTree, type FileNode } from '../../repo/tree';
 import type { Snapshot } from '../../repo/snapshot';
+import type { FileNode } from '../../repo/tree';
+import { chooseDatabase } from '../database-choice';
+import { findFile } from '../tree-file';
 import type { PgRestoreRepo } from '../postgres/restore';
 import { readContent, writeAll, type BlobReader } from '../postgres/streams';
 import {
   SYSTEM_DATABASES, clientDefaults, closeSession, connectSession, describeConnection, quoteIdent, rowsOf, toolArgs,
   type ClientDefaults, type MysqlConnection, type MysqlSession,
 } from './connection';
-import { DUMP_DIR, readMysqlMeta, type MysqlDatabaseEntry, type MysqlMeta } from './format';
+import { readMysqlMeta, type MysqlDatabaseEntry, type MysqlMeta } from './format';
 import type { ValidationReport } from './manifest';
 import { findTool, runMysqlTool } from './tool';
 import { runSmokeQueries, validateRestoredDatabase, type SmokeResult } from './validate';
@@ -104,7 +105,7 @@ export async function restoreMysqlLogical(repo: MysqlRestoreRepo, snapshotOrId: 
     const snapshot = typeof snapshotOrId === 'string' ? await repo.loadSnapshot(snapshotOrId, signal) : snapshotOrId;
     const what = snapshotId ? `snapshot ${snapshotId.slice(0, 8)}` : 'the snapshot';
     const entry = pickDatabase(readMysqlMeta(snapshot, what), opts.database, what);
-    const node = await findDumpFile(repo, snapshot.tree, entry.file, what, signal);
+    const node = await findFile(repo, snapshot.tree, entry.file, what, signal, (m) => new MysqlRestoreError(m));
 
     admin = await connectSession(conn, null, signal);
     const exists = await databaseExists(admin, target);
@@ -176,15 +177,6 @@ function pickDatabase(meta: MysqlMeta, wanted: string | undefined, what: string)
   return chosen;
 }
 
-/** The file node of `path` ("mysql/shop.sql"): the root tree's `mysql` directory, then the file. */
-async function findDumpFile(repo: BlobReader, rootTree: string, path: string, what: string, signal: AbortSignal): Promise<FileNode> {
-  const name = path.slice(DUMP_DIR.length + 1);
-  const root = decodeTree(await repo.loadBlob(rootTree, signal), `tree ${rootTree}`).nodes.find((n) => n.name === DUMP_DIR);
-  const dir = root?.type === 'dir' ? decodeTree(await repo.loadBlob(root.subtree, signal), `tree ${root.subtree}`) : null;
-  const node = dir?.nodes.find((n) => n.name === name);
-  if (!path.startsWith(`${DUMP_DIR}/`) || node?.type !== 'file') throw new MysqlRestoreError(`${what} has no file /${path} (its tree does not match its metadata)`);
-  return node;
-}
 
 async function databaseExists(admin: MysqlSession, name: string): Promise<boolean> {
   return (await rowsOf(admin, 'SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', [name])).length > 0;

@@ -25,15 +25,16 @@
 // Not restored by a logical dump: database-level settings (ALTER DATABASE ... SET), the database's own
 // GRANTs and comment (pg_restore applies those only with --create under the original name; the archive
 // holds them, as pg_dump ran with --create).
-import { chooseDatabase } from '../database-choice';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type pg from 'pg';
-import { decodeTree, type FileNode } from '../../repo/tree';
+import type { FileNode } from '../../repo/tree';
 import type { Snapshot } from '../../repo/snapshot';
+import { chooseDatabase } from '../database-choice';
+import { findFile } from '../tree-file';
 import { childEnv, closeClient, connectClient, conninfo, describeConnection, quoteIdent, type PgConnection } from './connection';
 import { readPostgresMeta, type DatabaseEntry, type PostgresMeta } from './format';
 import type { ValidationReport } from './manifest';
@@ -118,7 +119,7 @@ export async function restorePostgresLogical(repo: PgRestoreRepo, snapshotOrId: 
     const what = snapshotId ? `snapshot ${snapshotId.slice(0, 8)}` : 'the snapshot';
     const meta = readPostgresMeta(snapshot, what);
     const entry = pickDatabase(meta, opts.database, what);
-    const node = await findFile(repo, snapshot.tree, entry.file, what, signal);
+    const node = await findFile(repo, snapshot.tree, entry.file, what, signal, (m) => new PgRestoreError(m));
     const progress = new Progress(opts.onProgress, node.size);
 
     admin = await connectClient(conn, conn.database, signal);
@@ -185,20 +186,6 @@ function pickDatabase(meta: PostgresMeta, wanted: string | undefined, what: stri
   return chosen;
 }
 
-/** The file node at `path` ("postgres/app.dump") under the root tree. */
-export async function findFile(repo: BlobReader, rootTree: string, path: string, what: string, signal: AbortSignal): Promise<FileNode> {
-  const parts = path.split('/');
-  let tree = rootTree;
-  for (const [i, name] of parts.entries()) {
-    const { nodes } = decodeTree(await repo.loadBlob(tree, signal), `tree ${tree}`);
-    const node = nodes.find((n) => n.name === name);
-    const last = i === parts.length - 1;
-    if (!node || (last ? node.type !== 'file' : node.type !== 'dir')) throw new PgRestoreError(`${what} has no ${last ? 'file' : 'directory'} /${parts.slice(0, i + 1).join('/')} (its tree does not match its metadata)`);
-    if (last) return node as FileNode;
-    tree = (node as { subtree: string }).subtree;
-  }
-  throw new PgRestoreError(`${what}: empty dump path`);
-}
 
 async function databaseExists(admin: pg.Client, name: string): Promise<boolean> {
   return ((await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount ?? 0) > 0;
@@ -270,7 +257,7 @@ async function pgRestore(repo: BlobReader, node: FileNode, conn: PgConnection, d
 
 /** Runs globals.sql through psql; returns the statement errors it printed (non-fatal). */
 async function applyGlobals(repo: BlobReader, rootTree: string, path: string, conn: PgConnection, opts: PostgresRestoreOptions, what: string, signal: AbortSignal): Promise<string[]> {
-  const node = await findFile(repo, rootTree, path, what, signal);
+  const node = await findFile(repo, rootTree, path, what, signal, (m) => new PgRestoreError(m));
   const args = ['-X', '-q', '-v', 'ON_ERROR_STOP=0', '--no-password', `--dbname=${conninfo(conn, conn.database)}`, '-f', '-'];
   const tool = runTool('psql', args, { binDir: opts.binDir, env: childEnv(conn), what: `globals into ${describeConnection(conn)}`, signal });
   tool.stdout.resume();

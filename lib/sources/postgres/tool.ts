@@ -1,27 +1,10 @@
-// Runs one PostgreSQL program (pg_dump, pg_restore, pg_basebackup, pg_ctl...) or tar as a child with pipes.
-// Guarantees: argv never holds a password (connection.ts passes it in the environment); `done` settles once
-// the child has exited and its stderr is read, rejecting with a PgToolError naming the program, `what` (e.g.
-// "database app") and the first lines of stderr on a non-zero exit, a signal or a spawn failure (ENOENT);
-// an abort, or kill(), terminates the child (SIGTERM, SIGKILL after 5 s) and `done` rejects with the abort
-// reason. stderr is kept up to a bound, so a chatty child cannot grow memory.
-import { spawn, type ChildProcessByStdio } from 'node:child_process';
-import type { Readable, Writable } from 'node:stream';
+// Runs one PostgreSQL program (pg_dump, pg_restore, pg_basebackup, pg_ctl...) or tar as a child with pipes
+// (../child-tool.ts has the guarantees). Failures are PgToolErrors naming the program; argv never holds a
+// password (connection.ts passes it in the environment).
+import { spawnTool, type RunningTool } from '../child-tool';
 import { PgToolError, pgTool, type ToolName } from './connection';
 
-const STDERR_KEEP = 16 * 1024;
-const STDERR_LINES_SHOWN = 8;
-const KILL_AFTER_MS = 5000;
-
-export type RunningTool = {
-  child: ChildProcessByStdio<Writable, Readable, Readable>;
-  stdin: Writable;
-  stdout: Readable;
-  /** Resolves when the child exited with status 0; see the module comment for rejections. */
-  done: Promise<void>;
-  /** Everything on stderr so far (bounded). */
-  stderr(): string;
-  kill(): void;
-};
+export { firstLines, type RunningTool } from '../child-tool';
 
 export type ToolOptions = {
   binDir?: string;
@@ -35,53 +18,10 @@ export type ToolOptions = {
 
 export function runTool(tool: ToolName, args: string[], opts: ToolOptions): RunningTool {
   const program = tool === 'tar' ? 'tar' : pgTool(tool, opts.binDir);
-  const [file, argv] = opts.runAs ? ['runuser', ['-u', opts.runAs, '--', program, ...args]] : [program, args];
-  const child = spawn(file, argv, { env: opts.env, stdio: ['pipe', 'pipe', 'pipe'] });
-  let err = '';
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (s: string) => {
-    if (err.length < STDERR_KEEP) err += s.slice(0, STDERR_KEEP - err.length);
+  return spawnTool(program, args, {
+    ...opts,
+    name: tool,
+    startHint: tool === 'tar' ? undefined : 'is the PostgreSQL client installed? set LIFEBOAT_PG_BIN to its bin directory',
+    makeError: (message, code, stderr) => new PgToolError(message, tool, code, stderr),
   });
-  // EPIPE when the child exits before reading all its input: the exit status tells what happened.
-  child.stdin.on('error', () => {});
-  let killTimer: NodeJS.Timeout | undefined;
-  const kill = () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill('SIGTERM');
-    killTimer ??= setTimeout(() => child.kill('SIGKILL'), KILL_AFTER_MS).unref();
-  };
-  const onAbort = () => kill();
-  opts.signal?.addEventListener('abort', onAbort, { once: true });
-
-  const done = new Promise<void>((resolve, reject) => {
-    let spawnError: Error | undefined;
-    child.once('error', (e) => {
-      spawnError = e;
-    });
-    child.once('close', (code, sig) => {
-      clearTimeout(killTimer);
-      opts.signal?.removeEventListener('abort', onAbort);
-      if (opts.signal?.aborted) return reject(opts.signal.reason);
-      if (spawnError) {
-        const hint = (spawnError as NodeJS.ErrnoException).code === 'ENOENT' ? ` (is the PostgreSQL client installed? set LIFEBOAT_PG_BIN to its bin directory)` : '';
-        return reject(new PgToolError(`${tool} for ${opts.what} could not be started: ${spawnError.message}${hint}`, tool, null, ''));
-      }
-      if (code === 0) return resolve();
-      const lines = firstLines(err);
-      const status = code === null ? `was killed by ${sig}` : `failed with exit code ${code}`;
-      reject(new PgToolError(`${tool} for ${opts.what} ${status}${lines ? `: ${lines}` : ''}`, tool, code, err));
-    });
-  });
-  done.catch(() => {}); // callers await it; never an unhandled rejection while they are busy elsewhere
-  return { child, stdin: child.stdin, stdout: child.stdout, done, stderr: () => err, kill };
-}
-
-/** The first meaningful stderr lines, joined with " | ". */
-export function firstLines(stderr: string, n = STDERR_LINES_SHOWN): string {
-  return stderr
-    .split('\n')
-    .map((l) => l.trim())
-    .filter(Boolean)
-    .slice(0, n)
-    .join(' | ');
 }

@@ -16,7 +16,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { chown, mkdir, readdir, readFile, rm, writeFile, access, appendFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Snapshot } from '../../../repo/snapshot';
-import { findFile } from '../restore';
+import { findFile } from '../../tree-file';
 import { readContent, writeAll, type BlobReader } from '../streams';
 import { firstLines, runTool } from '../tool';
 import { pgTool } from '../connection';
@@ -120,7 +120,7 @@ export async function recoverPostgres(repo: RecoverRepo, base: BaseBackupEntry, 
       ? prefetchSegments(opts.archive, join(dataDir, SPOOL_DIR), previousSegmentName(meta.startWal), 16 * 1024 * 1024, { count: 4, idleExitMs: 0 }).catch(() => null)
       : null;
     report({ phase: 'restore', bytesDone: 0 });
-    const node = await findFile(repo, (base.snapshot as Snapshot).tree, meta.file, `base backup ${base.id.slice(0, 8)}`, signal);
+    const node = await findFile(repo, (base.snapshot as Snapshot).tree, meta.file, `base backup ${base.id.slice(0, 8)}`, signal, (m) => new RecoverError(m));
     const tar = tool('tar', ['-x', '-p', '-f', '-', '-C', dataDir], `unpacking base backup ${base.id.slice(0, 8)} into ${dataDir}`);
     let done = 0;
     const written = await writeAll(readContent(repo, node.content, signal), tar.stdin, tar.done, (n) => {
