@@ -3,14 +3,14 @@
 // - sealBlob: content id = HMAC-SHA-256(idKey, plaintext), then the §2.3 payload in a sealed box, through
 //   the content layer's sealing engine (content/seal-core.mjs, the code its seal workers run); the payload
 //   and box are those of encodePayload + seal (checked by content/seal-core.test.ts).
-// - openBlobFromPack: opens, decodes and re-derives the content id from the plaintext; any mismatch
+// - openBlobFromPack: opens, decodes and re-derives the content id from the plaintext (content/open-core.mjs,
+//   the code the restore workers run); any mismatch
 //   (wrong key, flipped bit, a box of another blob, a wrong length) throws IntegrityError naming the blob
 //   and the pack. Stateless, safe under any concurrency.
-import { timingSafeEqual } from 'node:crypto';
 import { BlobSealer } from '../content/seal-core.mjs';
-import { decodePayload } from '../compress';
+import { BlobIntegrityError, BlobOpener } from '../content/open-core.mjs';
 import { contentId, type MasterKey } from '../crypto/master-key';
-import { IntegrityError, open } from '../crypto/sealed-box';
+import { IntegrityError } from '../crypto/sealed-box';
 import { isObjectId } from '../layout';
 
 export interface SealedBlob {
@@ -46,19 +46,19 @@ export interface OpenBlobOptions {
 export function openBlobFromPack(key: MasterKey, sealed: Buffer, id: string, opts: OpenBlobOptions = {}): Buffer {
   const what = `blob ${id}${opts.pack ? ` in pack ${opts.pack}` : ''}`;
   if (!isObjectId(id)) throw new IntegrityError(`${what}: invalid content id (expected 64 lowercase hex characters)`);
-  const rawId = Buffer.from(id, 'hex');
-  const payload = open(key.encKey, sealed, rawId, what);
-  let plaintext: Buffer;
   try {
-    plaintext = decodePayload(payload, what);
+    // The opener returns a view of its scratch memory: the caller gets its own copy.
+    return Buffer.from(openerFor(key).open(sealed, Buffer.from(id, 'hex'), opts.rawLength, what));
   } catch (err) {
-    throw new IntegrityError((err as Error).message, { cause: err });
+    if (err instanceof BlobIntegrityError) throw new IntegrityError(err.message, { cause: err });
+    throw err;
   }
-  if (opts.rawLength !== undefined && plaintext.length !== opts.rawLength) {
-    throw new IntegrityError(`${what}: plaintext is ${plaintext.length} bytes, expected ${opts.rawLength}`);
-  }
-  if (!timingSafeEqual(contentId(key, plaintext), rawId)) {
-    throw new IntegrityError(`${what}: content does not match its id (HMAC differs): wrong blob or corrupted data`);
-  }
-  return plaintext;
+}
+
+/** One opener (zstd context + scratch buffers) per key, reused across calls on this thread. */
+const openers = new WeakMap<Buffer, BlobOpener>();
+function openerFor(key: MasterKey): BlobOpener {
+  let opener = openers.get(key.encKey);
+  if (!opener) openers.set(key.encKey, (opener = new BlobOpener(key.encKey, key.idKey)));
+  return opener;
 }

@@ -1,13 +1,13 @@
-// Fetches many blobs by reading their packs (plan: pack-reads.ts), a few reads in flight, and hands each
-// blob to the caller verified: the repository's openBlob does the authenticated decryption and checks the
-// plaintext's HMAC against the blob's id. A blob that does not verify, or whose pack is missing or
-// shorter than the index says, is read again with loadBlob, which tries every copy the index lists; when
-// that fails too, the caller gets the error for that blob and the other blobs go on.
+// Reads many blobs' packs (plan: pack-reads.ts), a few reads in flight, into reused buffers in shared
+// memory, and hands each read to the caller, who opens the blobs (the restorer does it on its worker
+// threads). A blob that does not verify, or whose pack is missing or shorter than the index says, is read
+// again with loadAlone (loadBlob tries every copy the index lists); when that fails too, the caller
+// reports that blob and the other blobs go on.
 import { InvalidRangeError, isAbortError, isNotFound } from '../../blob';
 import { IntegrityError } from '../../repo/crypto/sealed-box';
 import type { BlobLocation } from '../../repo/index';
 import { runLimited } from '../../concurrency';
-import { planPackReads, type PackRead } from './pack-reads';
+import { MAX_READ, planPackReads, type PackRead } from './pack-reads';
 
 /** What fetching needs from a repository (lib/repo/repository.ts's Repository has it). */
 export interface BlobSource {
@@ -15,13 +15,14 @@ export interface BlobSource {
   locateBlob(id: string): BlobLocation | undefined;
   /** Bytes [offset, offset + length) of a pack, in one request (into `into` when it is large enough). */
   readPackRange(packId: string, offset: number, length: number, signal?: AbortSignal, into?: Buffer): Promise<Buffer>;
-  /** Decrypts, decompresses and verifies one sealed blob (throws IntegrityError). */
-  openBlob(id: string, sealed: Buffer, loc: BlobLocation): Buffer;
   /** Reads and verifies one blob on its own, trying every copy (the fallback). */
   loadBlob(id: string, signal?: AbortSignal): Promise<Buffer>;
 }
 
 export type FetchedBlob = { id: string; data: Buffer; error?: undefined } | { id: string; data?: undefined; error: Error };
+
+/** A pack read's outcome: its bytes (in a buffer reused once the handler returns), or why it failed. */
+export type PackReadResult = { read: PackRead; bytes: Buffer; error?: undefined } | { read: PackRead; bytes?: undefined; error: unknown };
 
 /**
  * Pack reads in flight. Restores are CPU-bound here (decrypt, decompress, re-hash, file syscalls), so two
@@ -35,100 +36,84 @@ export interface FetchOptions {
   readsInFlight?: number;
 }
 
+export interface ReadHandlers {
+  /** One pack read, done or failed; its buffer is reused once this settles. Calls overlap (one per read in flight). */
+  onRead(result: PackReadResult): Promise<void>;
+  /** A blob the index does not list (read it on its own: loadAlone). */
+  onUnlocated(id: string): Promise<void>;
+}
+
 /**
- * Calls `onBlob` once per distinct id, with its verified plaintext or with the error that made it
- * unreadable. Calls overlap (one per read in flight); blobs of one read come in offset order. Rejects
- * only on abort or when `onBlob` throws, after the reads in flight have settled.
+ * Reads the packs holding `ids` (planned by pack-reads.ts), a few reads in flight, into buffers in shared
+ * memory (worker threads can open the blobs in place) that are reused from one read to the next. Rejects
+ * only on abort or when a handler throws, after the reads in flight have settled.
  */
-export async function fetchBlobs(
-  source: BlobSource,
-  ids: Iterable<string>,
-  onBlob: (blob: FetchedBlob) => Promise<void> | void,
-  opts: FetchOptions = {},
-): Promise<void> {
+export async function readPacks(source: Pick<BlobSource, 'locateBlob' | 'readPackRange'>, ids: Iterable<string>, handlers: ReadHandlers, opts: FetchOptions = {}): Promise<void> {
   const { signal } = opts;
-  const aborted = (err: unknown) => signal?.aborted || isAbortError(err);
-
-  const loadAlone = async (id: string): Promise<FetchedBlob> => {
-    try {
-      return { id, data: await source.loadBlob(id, signal) };
-    } catch (err) {
-      if (aborted(err)) throw err;
-      return { id, error: asError(err) };
-    }
-  };
-
   const readPack = async (read: PackRead): Promise<void> => {
-    let bytes: Buffer | undefined;
-    let readError: unknown;
     const buffer = buffers.take(read.length);
     try {
-      bytes = await source.readPackRange(read.packId, read.offset, read.length, signal, buffer);
-    } catch (err) {
-      buffers.give(buffer);
-      if (aborted(err)) throw err;
-      readError = err;
-    }
-    try {
-      await openEach(read, bytes, readError);
+      let bytes: Buffer;
+      try {
+        bytes = await source.readPackRange(read.packId, read.offset, read.length, signal, buffer);
+      } catch (error) {
+        if (signal?.aborted || isAbortError(error)) throw error;
+        return await handlers.onRead({ read, error });
+      }
+      // A store may return its own buffer (a longer stream than asked): the workers need shared memory.
+      if (!(bytes.buffer instanceof SharedArrayBuffer)) bytes = inSharedMemory(bytes, buffer);
+      await handlers.onRead({ read, bytes });
     } finally {
-      if (bytes) buffers.give(buffer);
+      buffers.give(buffer);
     }
   };
-
-  const openEach = async (read: PackRead, bytes: Buffer | undefined, readError: unknown): Promise<void> => {
-    for (const { id, loc } of read.blobs) {
-      signal?.throwIfAborted();
-      if (!bytes && !otherCopyMayHelp(readError)) {
-        await onBlob({ id, error: asError(readError) });
-        continue;
-      }
-      let data: Buffer | undefined;
-      if (bytes) {
-        const start = loc.offset - read.offset;
-        try {
-          data = source.openBlob(id, bytes.subarray(start, start + loc.length), loc);
-        } catch (err) {
-          if (!(err instanceof IntegrityError)) throw err;
-        }
-      }
-      await onBlob(data ? { id, data } : await loadAlone(id));
-    }
-  };
-
   const inFlight = opts.readsInFlight ?? READS_IN_FLIGHT;
-  const buffers = new ReadBuffers(inFlight);
+  const buffers = new ReadBuffers();
   const { reads, unlocated } = planPackReads(ids, (id) => source.locateBlob(id));
-  const tasks = [...reads.map((read) => () => readPack(read)), ...unlocated.map((id) => async () => onBlob(await loadAlone(id)))];
+  const tasks = [...reads.map((read) => () => readPack(read)), ...unlocated.map((id) => () => handlers.onUnlocated(id))];
   await runLimited(tasks, inFlight);
 }
 
-/**
- * Read buffers handed from one pack read to the next. A fresh 16 MiB buffer costs a page fault per 4 KiB on
- * first touch, which made copying the response into it 10-30x slower than into a reused one (~0.5 s of
- * a 200 MiB restore). Blobs are decrypted into their own buffers, so a read's buffer is free again once
- * its blobs are opened. Holds at most one buffer per read in flight.
- */
-class ReadBuffers {
-  /** A default pack (16 MiB target plus one chunk's overshoot) fits, so one buffer serves any later read. */
-  private static readonly MIN = 17 * 1024 * 1024;
-  private readonly free: Buffer[] = [];
-
-  constructor(private readonly keep: number) {}
-
-  take(length: number): Buffer {
-    const i = this.free.findIndex((b) => b.length >= length);
-    return i >= 0 ? this.free.splice(i, 1)[0]! : Buffer.allocUnsafeSlow(Math.max(length, ReadBuffers.MIN));
-  }
-
-  give(buffer: Buffer): void {
-    this.free.push(buffer);
-    if (this.free.length > this.keep) this.free.sort((a, b) => b.length - a.length).pop();
+/** Reads and verifies one blob on its own with loadBlob (every copy the index lists); rejects only on abort. */
+export async function loadAlone(source: Pick<BlobSource, 'loadBlob'>, id: string, signal?: AbortSignal): Promise<FetchedBlob> {
+  try {
+    return { id, data: await source.loadBlob(id, signal) };
+  } catch (err) {
+    if (signal?.aborted || isAbortError(err)) throw err;
+    return { id, error: asError(err) };
   }
 }
 
+/**
+ * Read buffers handed from one pack read to the next. A fresh buffer costs a page fault per 4 KiB on first
+ * touch, which made copying the response into it 10-30x slower than into a reused one (~0.5 s of a
+ * 200 MiB restore). They are all MAX_READ bytes, so one fits any read and none is ever replaced: a
+ * dropped shared buffer stays alive until every worker that saw it collects garbage, which their tiny
+ * heaps rarely do (replacing them by size took the restore's peak from ~300 to ~420 MB). A read larger
+ * than MAX_READ (one huge blob) gets a buffer of its own, not kept. Holds one buffer per read in flight.
+ */
+export class ReadBuffers {
+  private readonly free: Buffer[] = [];
+
+  take(length: number): Buffer {
+    if (length > MAX_READ) return Buffer.from(new SharedArrayBuffer(length));
+    return this.free.pop() ?? Buffer.from(new SharedArrayBuffer(MAX_READ));
+  }
+
+  give(buffer: Buffer): void {
+    if (buffer.length === MAX_READ) this.free.push(buffer);
+  }
+}
+
+/** `bytes` copied into `spare` when it fits, else into new shared memory. */
+export function inSharedMemory(bytes: Buffer, spare: Buffer): Buffer {
+  const into = bytes.length <= spare.length ? spare : Buffer.from(new SharedArrayBuffer(bytes.length));
+  bytes.copy(into);
+  return into.subarray(0, bytes.length);
+}
+
 /** Damage or a missing/short pack: another copy may be fine. Other storage errors were already retried by the store. */
-function otherCopyMayHelp(err: unknown): boolean {
+export function otherCopyMayHelp(err: unknown): boolean {
   return err instanceof IntegrityError || err instanceof InvalidRangeError || isNotFound(err);
 }
 

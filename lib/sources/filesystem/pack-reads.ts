@@ -14,10 +14,11 @@ const MiB = 1024 * 1024;
 export const MERGE_GAP = MiB;
 
 /**
- * Largest read (it bounds memory: one buffer per read in flight). A default pack (16 MiB target plus at
- * most one 8 MiB chunk) fits in one read; a single blob larger than this is still read whole, alone.
+ * Largest read (it bounds memory: one buffer of this size per read in flight). A default pack (16 MiB
+ * target plus at most one 8 MiB chunk) fits in one read; a single blob larger than this is still read
+ * whole, alone.
  */
-export const MAX_READ = 32 * MiB;
+export const MAX_READ = 24 * MiB;
 
 export interface NeededBlob {
   id: string;

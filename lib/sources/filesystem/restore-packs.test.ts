@@ -63,12 +63,11 @@ function counted(repo: Repository, onRead?: () => void) {
       onRead?.();
       return repo.readPackRange(packId, offset, length, signal);
     },
-    openBlob: (id, sealed, loc) => repo.openBlob(id, sealed, loc),
     loadBlob: (id, signal) => {
       calls.loads++;
       return repo.loadBlob(id, signal);
     },
-    contentIdOf: (data) => repo.contentIdOf(data),
+    masterKey: repo.masterKey,
   };
   return { repo: wrapped, calls };
 }

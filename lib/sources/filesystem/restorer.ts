@@ -5,11 +5,16 @@
 // The data path reads packs, not blobs (as restic does): one request per blob made restores 20-130x
 // slower on S3. Steps:
 // 1. walk the trees into a plan (restore-plan.ts); 2. create the directories; 3. read every needed blob
-// pack by pack, a few merged range reads in flight (blob-fetcher.ts, pack-reads.ts), and write each
-// verified blob at every offset of every file holding it, into temp files (open-files.ts caps the open
-// handles); 4. as soon as a file has all its pieces, it is re-read and checked (verify-file.ts), given
-// its metadata, closed and renamed over its destination, while downloads go on; later names of the same
-// inode are then linked to it; 5. directories get their metadata last, deepest first.
+// pack by pack, a few merged range reads in flight (blob-fetcher.ts, pack-reads.ts), into shared memory;
+// 4. restore worker threads (restore-pool.ts, restore-worker.mjs) open and verify each blob in place and
+// write it at every offset of every file holding it, into temp files; a file made of one blob (most small
+// files) is finished there at once; 5. as soon as a longer file has all its pieces, a worker re-reads and
+// checks it against its content ids (the manifest hashes), gives it its metadata and renames it over its
+// destination, while reads go on; later names of the same inode are then linked to it; 6. directories get
+// their metadata last, deepest first. This thread only plans, reads packs and keeps count: decrypting,
+// decompressing, hashing and the per-file system calls (synchronous there) were 2x restic's CPU here.
+// Blobs that fail to verify, and blobs the index does not list, are read alone (loadBlob tries every copy)
+// and written from this thread (open-files.ts caps the open handles).
 // Never writes outside the target: names come from validated tree nodes (no '/', '.', '..'), directories
 // on the way are created or must already be real directories (a symlink there is refused), and files are
 // written to a fresh temp name with O_EXCL|O_NOFOLLOW, then renamed over the destination entry.
@@ -17,31 +22,39 @@
 // every temp file is removed.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmod, chown, lchown, link, lstat, lutimes, mkdir, rename, rm, symlink, utimes, type FileHandle } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { chmod, chown, lchown, link, lstat, lutimes, mkdir, open, rm, symlink, utimes, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { runLimited, Slots } from '../../concurrency';
-import type { FileNode, TreeNode } from '../../repo/tree';
-import { fetchBlobs, type BlobSource, type FetchedBlob } from './blob-fetcher';
+import type { MasterKey } from '../../repo/crypto/master-key';
+import type { TreeNode } from '../../repo/tree';
+import { loadAlone, otherCopyMayHelp, readPacks, type BlobSource, type FetchedBlob, type PackReadResult } from './blob-fetcher';
 import { OpenFiles, type TempFile } from './open-files';
 import { planRestore, type PlannedDir, type PlannedFile, type PlannedLink, type PlannedOther, type RestorePlan } from './restore-plan';
 import { RestoreError, type RestoreIssue } from './restore-types';
-import { verifyRestoredFile, type Piece } from './verify-file';
+import { RestorePool, type BlobJob, type FileMeta, type Finished, type Piece } from './restore-pool';
 
 export { RestoreError, type RestoreIssue };
 
 /** What the restorer needs from a repository (lib/repo/repository.ts's Repository has it). */
 export interface RestoreRepo extends BlobSource {
-  /** Hex content id of `data` (keyed hash), to validate what was written. */
-  contentIdOf(data: Buffer): string;
+  /** The keys the restore workers open blobs and check files with. */
+  readonly masterKey: MasterKey;
 }
 
 export type RestoreProgress = { filesDone: number; filesTotal: number; bytesDone: number; bytesTotal: number; currentPath?: string };
-export type RestoreOptions = { from?: string; signal?: AbortSignal; onProgress?: (p: RestoreProgress) => void };
+export type RestoreOptions = {
+  from?: string;
+  signal?: AbortSignal;
+  onProgress?: (p: RestoreProgress) => void;
+  /** Restore worker threads (default: one per core, restore-pool.ts). */
+  workers?: number;
+};
 export type RestoreResult = { files: number; dirs: number; bytes: number; verifiedFiles: number; errors: RestoreIssue[]; warnings: RestoreIssue[] };
 
 /** Temp files open for writing at once; files waiting for a later pack are closed and reopened. */
 const OPEN_FILES = 64;
-/** Completed files re-read and checked at once, overlapping with the downloads. */
+/** Completed files handed to the workers to check and put in place at once, overlapping with the reads. */
 const VERIFYING = 4;
 /** Symlinks, FIFOs and device warnings created at once. */
 const OTHERS_AT_ONCE = 8;
@@ -67,6 +80,8 @@ interface FileJob extends TempFile {
   pieces?: Piece[];
   /** Pieces not written yet. */
   remaining: number;
+  /** Settles once the temp file a worker writes pieces into exists (createTemp). */
+  creating?: Promise<void>;
   failed: boolean;
 }
 
@@ -87,6 +102,7 @@ class Restorer {
   private readonly unusable = new Set<PlannedDir>();
   private readonly totals: { files: number; bytes: number };
   private lastReport = 0;
+  private pool: RestorePool | undefined;
 
   constructor(
     private readonly repo: RestoreRepo,
@@ -104,6 +120,7 @@ class Restorer {
       await this.restoreData();
       await this.finishDirs();
     } finally {
+      await this.pool?.close();
       await this.openFiles.closeAll();
       await Promise.all([...this.unfinished].filter((j) => j.created).map((j) => rm(j.tmp, { force: true }).catch(() => {})));
     }
@@ -177,6 +194,8 @@ class Restorer {
   private async restoreData(): Promise<void> {
     const targets = new Map<string, Target[]>(); // in order of first use, so packs finishing early files come first
     const blobByBlob: FileJob[] = [];
+    const empty: FileJob[] = [];
+    let largestBlob = 0;
     for (const planned of this.plan.files) {
       const file = this.withUsableName(planned);
       if (!file) continue;
@@ -188,7 +207,8 @@ class Restorer {
         continue;
       }
       job.remaining = job.pieces.length;
-      if (job.remaining === 0) this.complete(job);
+      if (job.remaining === 0) empty.push(job);
+      for (const piece of job.pieces) largestBlob = Math.max(largestBlob, piece.length);
       let offset = 0;
       for (const piece of job.pieces) {
         let list = targets.get(piece.id);
@@ -197,12 +217,88 @@ class Restorer {
         offset += piece.length;
       }
     }
+    this.pool = new RestorePool(this.repo.masterKey, { workers: this.opts.workers, isRoot: this.isRoot, largestBlob });
     try {
-      await fetchBlobs(this.repo, targets.keys(), (blob) => this.deliver(blob, targets.get(blob.id)!), { signal: this.signal });
+      for (const job of empty) this.complete(job);
+      await readPacks(this.repo, targets.keys(), {
+        onRead: (r) => this.restoreRead(r, targets),
+        onUnlocated: async (id) => this.deliver(await loadAlone(this.repo, id, this.signal), targets.get(id)!),
+      }, { signal: this.signal });
       await runLimited(blobByBlob.map((job) => () => this.restoreBlobByBlob(job)), UNINDEXED_AT_ONCE);
     } finally {
-      await Promise.allSettled(this.finishing); // no file completes after the fetch: the set is final here
+      // Finishing files may start linking their other names: wait until nothing is left.
+      while (this.finishing.size > 0) await Promise.allSettled([...this.finishing]);
     }
+  }
+
+  /**
+   * One pack read: its blobs are opened and written by a restore worker, straight from the read's shared
+   * buffer. A file made of one blob is finished there too; pieces of longer files go into temp files
+   * created here first. Blobs that do not verify, and the blobs of a failed read, are read again alone.
+   */
+  private async restoreRead(r: PackReadResult, targets: Map<string, Target[]>): Promise<void> {
+    this.signal?.throwIfAborted();
+    const { read } = r;
+    if (!r.bytes) {
+      for (const { id } of read.blobs) {
+        this.signal?.throwIfAborted();
+        await this.deliver(otherCopyMayHelp(r.error) ? await loadAlone(this.repo, id, this.signal) : { id, error: asError(r.error) }, targets.get(id)!);
+      }
+      return;
+    }
+    const live = (list: Target[]) => list.filter((t) => !t.job.failed);
+    const sent = read.blobs.map(({ id, loc }) => {
+      const list = live(targets.get(id)!);
+      const whole = list.filter((t) => t.job.pieces!.length === 1);
+      const pieces = list.filter((t) => t.job.pieces!.length > 1);
+      return { id, loc, whole, pieces };
+    });
+    await Promise.all(sent.flatMap((b) => b.pieces.map((t) => this.createTemp(t.job))));
+    for (const b of sent) b.pieces = b.pieces.filter((t) => !t.job.failed); // exactly the writes sent
+    const jobs: BlobJob[] = sent.map(({ id, loc, whole, pieces }) => ({
+      id,
+      start: loc.offset - read.offset,
+      length: loc.length,
+      rawLength: loc.rawLength,
+      writes: pieces.map((t) => ({ tmp: t.job.tmp, position: t.offset })),
+      files: whole.map((t) => {
+        t.job.created = true; // by the worker
+        return { tmp: t.job.tmp, dest: t.job.file.path, meta: metaOf(t.job.file.node) };
+      }),
+    }));
+    const outcomes = await this.pool!.restore(r.bytes, read.packId, jobs);
+    for (const [i, out] of outcomes.entries()) {
+      const { id, loc, whole, pieces } = sent[i]!;
+      if (out.error !== undefined) {
+        // Nothing was written for this blob: its files still wait for it.
+        for (const t of whole) t.job.created = false;
+        await this.deliver(out.integrity ? await loadAlone(this.repo, id, this.signal) : { id, error: new Error(out.error) }, targets.get(id)!);
+        continue;
+      }
+      for (const [j, t] of pieces.entries()) {
+        const error = out.writes[j];
+        if (error !== null && error !== undefined) await this.fail(t.job, new Error(error));
+        else this.written(t.job, loc.rawLength);
+      }
+      for (const [j, t] of whole.entries()) this.placed(t.job, out.files[j]!, loc.rawLength);
+    }
+  }
+
+  /**
+   * Creates an empty temp file for a file whose pieces restore workers will write (O_EXCL: never an
+   * existing one). Every read touching the file waits for the same creation.
+   */
+  private createTemp(job: FileJob): Promise<void> {
+    if (job.created || job.failed) return job.creating ?? Promise.resolve();
+    job.created = true;
+    const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = constants;
+    job.creating = open(job.tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600)
+      .then((handle) => handle.close())
+      .catch(async (err: unknown) => {
+        this.signal?.throwIfAborted();
+        await this.fail(job, err);
+      });
+    return job.creating;
   }
 
   /** The file itself, or when its directory could not be created, its first hard link that can be. */
@@ -223,7 +319,7 @@ class Restorer {
     return pieces;
   }
 
-  /** Writes one fetched blob everywhere it goes (the same blob may fill many files, or one file many times). */
+  /** Writes a blob read here (a fallback) everywhere it goes (the same blob may fill many files, or one file many times). */
   private async deliver(blob: FetchedBlob, targets: Target[]): Promise<void> {
     for (const { job, offset } of targets) {
       if (job.failed) continue;
@@ -231,9 +327,16 @@ class Restorer {
         await this.fail(job, blob.error);
         continue;
       }
-      if (!(await this.write(job, blob.data, offset))) continue;
-      if (--job.remaining === 0) this.complete(job);
+      if (await this.write(job, blob.data, offset)) this.written(job, 0);
     }
+  }
+
+  /** One more piece of `job` is in its temp file (`bytes` not counted yet); the last one completes it. */
+  private written(job: FileJob, bytes: number): void {
+    if (job.failed) return;
+    this.result.bytes += bytes;
+    this.report(job.file.path);
+    if (--job.remaining === 0) this.complete(job);
   }
 
   /** For a file with a blob the index does not list: loadBlob each piece in turn, writing as they come. */
@@ -256,10 +359,11 @@ class Restorer {
     this.complete(job);
   }
 
-  /** Positioned write into the job's temp file; false when the job failed (now or earlier). */
+  /** Positioned write into the job's temp file (a fallback: workers write the rest); false when the job failed (now or earlier). */
   private async write(job: FileJob, data: Buffer, offset: number): Promise<boolean> {
     if (job.failed) return false;
     try {
+      await job.creating;
       await this.openFiles.use(job, (handle) => writeFully(handle, data, offset));
     } catch (err) {
       this.signal?.throwIfAborted();
@@ -272,38 +376,49 @@ class Restorer {
     return true;
   }
 
-  /** Every piece is written: check it and put it in place in the background (VERIFYING at once). */
+  /** Every piece is written: a worker checks it and puts it in place, in the background (VERIFYING at once). */
   private complete(job: FileJob): void {
     const done: Promise<void> = this.verifying.run(() => this.putInPlace(job)).finally(() => this.finishing.delete(done));
     this.finishing.add(done);
   }
 
   /**
-   * Re-reads the temp file through its write handle and checks it against the backup, gives it its
-   * metadata (mode, times, owner), closes it and renames it over the destination; then links its other
-   * names. Renaming keeps the file's mode and times, so they may be set before.
+   * Closes the temp file's handle here (fallback writes), then a restore worker re-reads it and checks it
+   * against the backup, gives it its metadata (mode, times, owner), and renames it over the destination.
    */
   private async putInPlace(job: FileJob): Promise<void> {
-    if (this.signal?.aborted) return; // the temp file is removed at the end
-    const { file } = job;
-    let metadataError: unknown;
+    if (this.signal?.aborted || job.failed) return; // the temp file is removed at the end
+    const create = !job.created;
+    job.created = true;
+    let finished: Finished;
     try {
-      await this.openFiles.use(job, async (handle) => {
-        await verifyRestoredFile(handle, job.pieces!, (data) => this.repo.contentIdOf(data), this.signal);
-        await this.applyFileMetadata(handle, file.node).catch((err) => (metadataError = err));
-      });
       await this.openFiles.close(job);
-      await rename(job.tmp, file.path);
-      this.unfinished.delete(job);
+      finished = await this.pool!.finish({ tmp: job.tmp, dest: job.file.path, create, pieces: job.pieces!, meta: metaOf(job.file.node) });
     } catch (err) {
       if (!this.signal?.aborted) await this.fail(job, err);
       return;
     }
+    this.placed(job, finished, 0);
+  }
+
+  /** A worker finished `job` (or could not): bookkeeping, then its other names are linked to it. */
+  private placed(job: FileJob, finished: Finished, bytes: number): void {
+    if (finished.error !== undefined) {
+      void this.fail(job, new Error(finished.error));
+      return;
+    }
+    this.unfinished.delete(job);
+    this.result.bytes += bytes;
     this.result.verifiedFiles++;
     this.result.files++;
-    if (metadataError) this.issue(file.path, metadataError);
-    for (const name of file.links) await this.linkName(name, file.path);
+    const { file } = job;
+    if (finished.metadataError !== undefined) this.issue(file.path, new Error(finished.metadataError));
     this.report(file.path);
+    if (file.links.length === 0) return;
+    const linking: Promise<void> = (async () => {
+      for (const name of file.links) await this.linkName(name, file.path);
+    })().finally(() => this.finishing.delete(linking));
+    this.finishing.add(linking);
   }
 
   /** A later name of a restored inode: a hard link to the first one. */
@@ -342,13 +457,6 @@ class Restorer {
     this.opts.onProgress({ filesDone: files, filesTotal: this.totals.files, bytesDone: bytes, bytesTotal: this.totals.bytes, currentPath });
   }
 
-  /** applyMetadata for a regular file, through its open handle (same calls, same order). */
-  private async applyFileMetadata(handle: FileHandle, node: FileNode): Promise<void> {
-    if (this.isRoot && node.uid !== undefined && node.gid !== undefined) await handle.chown(node.uid, node.gid);
-    await handle.chmod(node.mode & 0o7777);
-    await handle.utimes(mtimeSeconds(node), mtimeSeconds(node));
-  }
-
   private async applyMetadata(node: TreeNode, dest: string): Promise<void> {
     const mtime = mtimeSeconds(node);
     if (this.isRoot && node.uid !== undefined && node.gid !== undefined) {
@@ -362,6 +470,15 @@ class Restorer {
     await chmod(dest, node.mode & 0o7777);
     await utimes(dest, mtime, mtime);
   }
+}
+
+/** What a restore worker applies to a finished file. */
+function metaOf(node: TreeNode): FileMeta {
+  return { mode: node.mode, uid: node.uid, gid: node.gid, mtime: mtimeSeconds(node) };
+}
+
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
 }
 
 /** The node's mtime in seconds, to the millisecond (atime is set to it too, as before). */

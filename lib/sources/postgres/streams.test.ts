@@ -1,5 +1,6 @@
 // readContent over a real repository (local directory): a stored stream comes back byte for byte, read
-// pack run by pack run (a handful of ranged reads for dozens of blobs), and the same through loadBlob alone.
+// pack run by pack run (a handful of ranged reads for dozens of blobs) and opened on the restore workers,
+// and the same through loadBlob alone.
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -43,8 +44,8 @@ describe('readContent', () => {
     const counting = {
       loadBlob: (id: string, s?: AbortSignal) => (calls.blobs++, repo.loadBlob(id, s)),
       locateBlob: (id: string) => repo.locateBlob(id),
-      readPackRange: (p: string, o: number, l: number, s?: AbortSignal) => (calls.ranges++, repo.readPackRange(p, o, l, s)),
-      openBlob: repo.openBlob.bind(repo),
+      readPackRange: (p: string, o: number, l: number, s?: AbortSignal, into?: Buffer) => (calls.ranges++, repo.readPackRange(p, o, l, s, into)),
+      masterKey: repo.masterKey,
     };
     expect((await collect(readContent(counting, ids))).equals(data)).toBe(true);
     expect(calls.blobs).toBe(0);
@@ -60,8 +61,8 @@ describe('readContent', () => {
     const flaky = {
       loadBlob: (id: string, s?: AbortSignal) => (fallbacks++, repo.loadBlob(id, s)),
       locateBlob: (id: string) => repo.locateBlob(id),
-      readPackRange: (p: string, o: number, l: number, s?: AbortSignal) => repo.readPackRange(p, o, l, s).then((b) => (b[0]! ^= 0xff, b)), // damages each run's first blob
-      openBlob: repo.openBlob.bind(repo),
+      readPackRange: (p: string, o: number, l: number, s?: AbortSignal, into?: Buffer) => repo.readPackRange(p, o, l, s, into).then((b) => (b[0]! ^= 0xff, b)), // damages each run's first blob
+      masterKey: repo.masterKey,
     };
     expect((await collect(readContent(flaky, ids))).equals(data)).toBe(true);
     expect(fallbacks).toBeGreaterThan(0);

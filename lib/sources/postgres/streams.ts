@@ -1,12 +1,16 @@
 // Moving a dump between a child process and the repository, streaming both ways (memory stays flat).
 // storeStream: a child's stdout -> repository chunker -> data blobs, backpressure all the way (a slow upload
 // pauses the pipe, which pauses pg_dump). readContent: a file's data blobs in order, read pack run by pack
-// run (one ranged GET for neighbouring blobs), a couple of reads ahead.
+// run (one ranged GET for neighbouring blobs) and opened on restore worker threads, a few jobs ahead.
 // writeAll: a blob sequence into a child's stdin (or a file), waiting for drain, failing fast when the child
 // exits early. The repository interfaces are the small ones these functions need.
 import { once } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
+import type { MasterKey } from '../../repo/crypto/master-key';
 import type { BlobLocation } from '../../repo/index';
+import { inSharedMemory, otherCopyMayHelp, ReadBuffers } from '../filesystem/blob-fetcher';
+import { MAX_READ } from '../filesystem/pack-reads';
+import { RestorePool } from '../filesystem/restore-pool';
 
 export type SavedBlob = { id: string; stored: boolean; storedLength: number | Promise<number> };
 
@@ -41,19 +45,18 @@ export async function storeStream(repo: ChunkSink, stream: Readable, signal: Abo
   return out;
 }
 
-/** What a restore needs to read a file's content; the pack-level methods make it one GET per pack run. */
+/** What a restore needs to read a file's content; the pack-level members make it one GET per pack run, opened on worker threads. */
 export interface BlobReader {
   loadBlob(id: string, signal?: AbortSignal): Promise<Buffer>;
   locateBlob?(id: string): BlobLocation | undefined;
-  readPackRange?(packId: string, offset: number, length: number, signal?: AbortSignal): Promise<Buffer>;
-  openBlob?(id: string, sealed: Buffer, loc: BlobLocation): Buffer;
+  readPackRange?(packId: string, offset: number, length: number, signal?: AbortSignal, into?: Buffer): Promise<Buffer>;
+  readonly masterKey?: MasterKey;
 }
 
 /** Consecutive blobs of a file that sit together in one pack: read with one ranged GET. */
 type Run = { packId: string; offset: number; length: number; blobs: { id: string; loc: BlobLocation }[] };
 
 const RUN_GAP = 1024 * 1024;
-const RUN_MAX = 32 * 1024 * 1024;
 
 /** Groups `ids`, in order, into runs of neighbouring blobs of one pack; unindexed ids become runs of their own. */
 function planRuns(ids: readonly string[], locate: (id: string) => BlobLocation | undefined): (Run | string)[] {
@@ -67,7 +70,7 @@ function planRuns(ids: readonly string[], locate: (id: string) => BlobLocation |
       continue;
     }
     const end = loc.offset + loc.length;
-    if (cur && cur.packId === loc.packId && loc.offset >= cur.offset + cur.length && loc.offset - (cur.offset + cur.length) < RUN_GAP && end - cur.offset <= RUN_MAX) {
+    if (cur && cur.packId === loc.packId && loc.offset >= cur.offset + cur.length && loc.offset - (cur.offset + cur.length) < RUN_GAP && end - cur.offset <= MAX_READ) {
       cur.length = end - cur.offset;
       cur.blobs.push({ id, loc });
     } else {
@@ -78,49 +81,106 @@ function planRuns(ids: readonly string[], locate: (id: string) => BlobLocation |
   return out;
 }
 
+/** Plaintext bytes a worker opens per job: enough to amortise a message, small enough to bound memory. */
+const JOB_BYTES = 8 * 1024 * 1024;
+/** Jobs opened ahead of the consumer (with the reads they need: at most two runs in memory). */
+const JOBS_AHEAD = 3;
+
+/** A slice of a run that one worker opens: its blobs' plaintext, or (a string run) one unindexed blob. */
+type Job = { run: number; blobs: { id: string; loc: BlobLocation }[]; last: boolean };
+
 /**
  * The blobs of `ids` in order, each verified. With a repository that can read pack ranges, neighbouring
- * blobs of one pack (a dump's chunks are stored in order) come from one ranged GET, `ahead` reads in flight;
- * otherwise, and for a blob that fails to open from its run (another copy may be intact), blob by blob.
+ * blobs of one pack (a dump's chunks are stored in order) come from one ranged GET into shared memory,
+ * and restore worker threads open them (decrypt, decompress, check the content id) a few jobs ahead of the
+ * consumer; a blob that fails to open there (another copy may be intact), or whose read failed that way,
+ * is read again with loadBlob. Otherwise blob by blob, `ahead` loads in flight.
  */
 export async function* readContent(repo: BlobReader, ids: readonly string[], signal?: AbortSignal, ahead = 4): AsyncGenerator<Buffer> {
-  const { locateBlob, readPackRange, openBlob } = repo;
-  if (!locateBlob || !readPackRange || !openBlob) {
+  const { locateBlob, readPackRange, masterKey } = repo;
+  if (!locateBlob || !readPackRange || !masterKey) {
     yield* readBlobByBlob(repo, ids, signal, ahead);
     return;
   }
   const runs = planRuns(ids, (id) => locateBlob.call(repo, id));
-  const readsInFlight = Math.max(1, Math.min(2, ahead));
-  // Sealed bytes only are read ahead; each blob is opened when its turn comes, so memory stays at the reads
-  // in flight plus one plaintext blob, however well the data compresses.
-  const queue: Promise<Buffer | null>[] = [];
-  let next = 0;
-  const fill = () => {
-    while (queue.length < readsInFlight && next < runs.length) {
-      const r = runs[next++]!;
-      const p = typeof r === 'string' ? Promise.resolve(null) : readPackRange.call(repo, r.packId, r.offset, r.length, signal);
-      p.catch(() => {});
-      queue.push(p);
-    }
-  };
-  fill();
-  for (let i = 0; queue.length; i++) {
-    const bytes = await queue.shift()!;
-    fill();
-    const r = runs[i]!;
+  const jobs: Job[] = [];
+  let largestBlob = 0;
+  for (const [run, r] of runs.entries()) {
     if (typeof r === 'string') {
-      yield await repo.loadBlob(r, signal);
+      jobs.push({ run, blobs: [], last: true });
       continue;
     }
-    for (const { id, loc } of r.blobs) {
-      let blob: Buffer;
-      try {
-        blob = openBlob.call(repo, id, bytes!.subarray(loc.offset - r.offset, loc.offset - r.offset + loc.length), loc);
-      } catch {
-        blob = await repo.loadBlob(id, signal); // another copy may be intact; loadBlob says why if not
+    let cur: Job | undefined;
+    let bytes = 0;
+    for (const blob of r.blobs) {
+      largestBlob = Math.max(largestBlob, blob.loc.rawLength);
+      if (!cur || bytes + blob.loc.rawLength > JOB_BYTES) {
+        jobs.push((cur = { run, blobs: [], last: false }));
+        bytes = 0;
       }
-      yield blob;
+      cur.blobs.push(blob);
+      bytes += blob.loc.rawLength;
     }
+    cur!.last = true;
+  }
+  const pool = new RestorePool(masterKey, { isRoot: false, largestBlob });
+  const buffers = new ReadBuffers();
+  const reads = new Map<number, { buffer: Buffer; bytes: Promise<Buffer> }>();
+  const read = (i: number) => {
+    const r = runs[i] as Run;
+    let entry = reads.get(i);
+    if (!entry) {
+      const buffer = buffers.take(r.length);
+      const bytes = readPackRange.call(repo, r.packId, r.offset, r.length, signal, buffer).then((b) => (b.buffer instanceof SharedArrayBuffer ? b : inSharedMemory(b, buffer)));
+      bytes.catch(() => {});
+      reads.set(i, (entry = { buffer, bytes }));
+    }
+    return entry.bytes;
+  };
+  const open = async (job: Job) => {
+    const r = runs[job.run] as Run;
+    const bytes = await read(job.run);
+    const blobs = job.blobs.map(({ id, loc }) => ({ id, start: loc.offset - r.offset, length: loc.length, rawLength: loc.rawLength }));
+    return pool.open(bytes, r.packId, blobs);
+  };
+  const opened: Promise<Awaited<ReturnType<typeof open>>>[] = [];
+  let next = 0;
+  const fill = () => {
+    while (opened.length < JOBS_AHEAD && next < jobs.length) {
+      const job = jobs[next++]!;
+      const p = typeof runs[job.run] === 'string' ? Promise.resolve([]) : open(job);
+      p.catch(() => {}); // observed when its turn comes
+      opened.push(p);
+    }
+  };
+  try {
+    fill();
+    for (const job of jobs) {
+      const r = runs[job.run]!;
+      let results: Awaited<ReturnType<typeof open>>;
+      try {
+        results = await opened.shift()!;
+      } catch (err) {
+        if (!otherCopyMayHelp(err)) throw err;
+        results = job.blobs.map(() => ({ error: String(err), integrity: true }));
+      } finally {
+        fill();
+      }
+      if (typeof r === 'string') yield await repo.loadBlob(r, signal);
+      for (const [i, res] of results.entries()) {
+        if (res.data) yield res.data;
+        else if (res.integrity) yield await repo.loadBlob(job.blobs[i]!.id, signal); // loadBlob says why if no copy is intact
+        else throw new Error(res.error);
+      }
+      if (job.last && typeof r !== 'string') {
+        // Every job of this run has been answered: no worker reads its buffer any more.
+        buffers.give(reads.get(job.run)!.buffer);
+        reads.delete(job.run);
+      }
+    }
+  } finally {
+    await Promise.allSettled(opened); // no worker may still read a buffer
+    await pool.close();
   }
 }
 

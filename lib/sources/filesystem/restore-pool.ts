@@ -1,0 +1,120 @@
+// Typed front of the restore worker threads (restore-worker.mjs, which documents the protocol): the
+// restorer hands them a pack read (in shared memory, so no bytes are copied or transferred) with where
+// each blob goes, and completed files to check and put in place.
+import { availableParallelism } from 'node:os';
+import type { MasterKey } from '../../repo/crypto/master-key';
+import { workerError, WorkerPool, type Reply } from '../../worker-pool';
+
+export class RestoreWorkerError extends Error {
+  name = 'RestoreWorkerError';
+}
+
+/** One piece of a file: the blob it is, and its length (from the index). */
+export interface Piece {
+  id: string;
+  length: number;
+}
+
+/** What a finished file gets: mode, owner (applied when running as root), mtime in seconds (also atime). */
+export interface FileMeta {
+  mode: number;
+  uid?: number;
+  gid?: number;
+  mtime: number;
+}
+
+export interface BlobJob {
+  id: string;
+  /** The sealed box is bytes [start, start + length) of the read's buffer. */
+  start: number;
+  length: number;
+  rawLength: number;
+  /** Positioned writes into temp files that already exist. */
+  writes: { tmp: string; position: number }[];
+  /** Whole files made of this one blob: created, written, checked and renamed over `dest` by the worker. */
+  files: { tmp: string; dest: string; meta: FileMeta }[];
+}
+
+/** A file's outcome: error = not in place (temp file removed); metadataError = in place, metadata not set. */
+export interface Finished {
+  error?: string;
+  metadataError?: string;
+}
+
+export interface BlobOutcome {
+  /** The blob did not open or verify (integrity: another copy may help); nothing was written for it. */
+  error?: string;
+  integrity?: boolean;
+  /** Per write: null when written, else why not. */
+  writes: (string | null)[];
+  files: Finished[];
+}
+
+interface FatalReply extends Reply {
+  fatal?: { name: string; message: string; stack?: string };
+}
+
+/** Workers: every core. The main thread only plans, reads packs and keeps count while they run. */
+export function defaultRestoreWorkers(): number {
+  return Math.max(1, availableParallelism());
+}
+
+export class RestorePool {
+  private readonly pool: WorkerPool;
+
+  constructor(key: MasterKey, opts: { workers?: number; isRoot: boolean; largestBlob: number }) {
+    this.pool = new WorkerPool({
+      workers: opts.workers ?? defaultRestoreWorkers(),
+      workerUrl: new URL('./restore-worker.mjs', import.meta.url),
+      workerData: { encKey: new Uint8Array(key.encKey), idKey: new Uint8Array(key.idKey), isRoot: opts.isRoot, largestBlob: opts.largestBlob },
+      name: 'restore worker',
+      errorClass: RestoreWorkerError,
+      idleMs: 1000,
+    });
+  }
+
+  /** Opens the blobs of one pack read held in `bytes` (shared memory) and writes them where they go. */
+  async restore(bytes: Buffer, pack: string, blobs: BlobJob[]): Promise<BlobOutcome[]> {
+    if (!(bytes.buffer instanceof SharedArrayBuffer)) throw new TypeError('RestorePool.restore: the read must be in a SharedArrayBuffer');
+    const base = bytes.byteOffset;
+    const shifted = base === 0 ? blobs : blobs.map((b) => ({ ...b, start: b.start + base }));
+    const weight = blobs.reduce((n, b) => n + b.rawLength, 0);
+    const reply = await this.pool.run<FatalReply & { blobs?: BlobOutcome[] }>({ op: 'restore', buf: bytes.buffer, pack, blobs: shifted }, [], weight);
+    if (reply.fatal || !reply.blobs) throw workerError(RestoreWorkerError, 'restore worker', reply.fatal);
+    return reply.blobs;
+  }
+
+  /** Checks a completed temp file against `pieces`, applies `meta` and renames it over `dest` (`create`: it does not exist yet, the file is empty). */
+  async finish(job: { tmp: string; dest: string; create: boolean; pieces: Piece[]; meta: FileMeta }): Promise<Finished> {
+    const weight = job.pieces.reduce((n, p) => n + p.length, 0);
+    const reply = await this.pool.run<FatalReply & Finished>({ op: 'finish', ...job }, [], weight);
+    if (reply.fatal) throw workerError(RestoreWorkerError, 'restore worker', reply.fatal);
+    return { error: reply.error, metadataError: reply.metadataError };
+  }
+
+  /**
+   * Opens the blobs of a pack read held in `bytes` (shared memory) into one new buffer, back to back in
+   * order; each result is its plaintext (a view of that buffer, never reused) or why it did not open.
+   */
+  async open(bytes: Buffer, pack: string, blobs: { id: string; start: number; length: number; rawLength: number }[]): Promise<({ data: Buffer; error?: undefined; integrity?: undefined } | { data?: undefined; error: string; integrity?: boolean })[]> {
+    if (!(bytes.buffer instanceof SharedArrayBuffer)) throw new TypeError('RestorePool.open: the read must be in a SharedArrayBuffer');
+    const base = bytes.byteOffset;
+    const rawTotal = blobs.reduce((n, b) => n + b.rawLength, 0);
+    const out = new ArrayBuffer(rawTotal);
+    type OpenReply = FatalReply & { out?: ArrayBuffer; blobs?: { error?: string; integrity?: boolean; length: number }[] };
+    const reply = await this.pool.run<OpenReply>({ op: 'open', buf: bytes.buffer, pack, blobs: blobs.map((b) => ({ ...b, start: b.start + base })), out }, [out], rawTotal);
+    if (reply.fatal || !reply.blobs || !reply.out) throw workerError(RestoreWorkerError, 'restore worker', reply.fatal);
+    let at = 0;
+    const opened = Buffer.from(reply.out);
+    return reply.blobs.map((b) => {
+      if (b.error !== undefined) return { error: b.error, integrity: b.integrity };
+      const data = opened.subarray(at, at + b.length);
+      at += b.length;
+      return { data };
+    });
+  }
+
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+}

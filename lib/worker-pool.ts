@@ -1,0 +1,177 @@
+// WorkerPool: a few worker threads running one script, each job a message answered by exactly one reply
+// with the same `seq`. The seal pool (lib/repo/content/seal-pool.ts) and the restore workers
+// (lib/sources/filesystem/restore-pool.ts) are built on it; it knows nothing about what the jobs do.
+// Scheduling: workers start on the first job, at most `workers` of them; each job goes to the worker with
+// the least outstanding weight (bytes, usually), a new worker is started while every running one is busy.
+// A worker keeps the process alive only while it has jobs; all workers are terminated after `idleMs`
+// without jobs and restarted on demand.
+// Errors: a reply resolves its job whatever it says (the caller reads its error field and recycles its
+// buffers). A worker that crashes (uncaught error, unexpected exit, unreadable message) breaks the pool:
+// every outstanding and later job rejects with the pool's error class naming what happened. close(reason)
+// terminates the workers and rejects everything outstanding and later with `reason`.
+import { Worker, type Transferable } from 'node:worker_threads';
+
+export interface WorkerPoolOptions {
+  /** Worker threads (at least 1). */
+  workers: number;
+  /** The worker script. */
+  workerUrl: URL;
+  workerData?: Record<string, unknown>;
+  /** Workers are terminated after this long without jobs (default 5 s). */
+  idleMs?: number;
+  /** Names the workers in errors, e.g. "seal worker". */
+  name: string;
+  /** Error class for crashes (default Error). */
+  errorClass?: new (message: string, options?: ErrorOptions) => Error;
+}
+
+/** Every reply carries the job's sequence number. */
+export interface Reply {
+  seq: number;
+}
+
+interface Job {
+  weight: number;
+  resolve(r: Reply): void;
+  reject(err: unknown): void;
+}
+
+interface Slot {
+  worker: Worker;
+  jobs: Map<number, Job>;
+  /** Weight of the jobs outstanding on this worker. */
+  weight: number;
+  /** Set when the pool terminates the worker itself: its exit is no failure. */
+  stopping: boolean;
+}
+
+export class WorkerPool {
+  readonly workers: number;
+  private readonly slots: Slot[] = [];
+  private readonly idleMs: number;
+  private readonly ErrorClass: new (message: string, options?: ErrorOptions) => Error;
+  private seq = 0;
+  private jobCount = 0;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private broken: { error: unknown } | undefined;
+
+  constructor(private readonly opts: WorkerPoolOptions) {
+    if (!Number.isSafeInteger(opts.workers) || opts.workers < 1) throw new RangeError(`${opts.name}s: the pool size must be a positive integer, got ${opts.workers}`);
+    this.workers = opts.workers;
+    this.idleMs = opts.idleMs ?? 5000;
+    this.ErrorClass = opts.errorClass ?? Error;
+  }
+
+  /** Jobs sent and not answered yet. */
+  get outstanding(): number {
+    return this.jobCount;
+  }
+
+  /** Worker threads running now. */
+  get running(): number {
+    return this.slots.length;
+  }
+
+  /** The pool's error once it is broken or closed. */
+  get failure(): unknown {
+    return this.broken?.error;
+  }
+
+  /**
+   * Sends `message` (given a fresh `seq`) with `transfer` to the least loaded worker; resolves with its
+   * reply. Throws (nothing sent) when the pool is broken or no worker could be created.
+   */
+  run<R extends Reply>(message: Record<string, unknown>, transfer: readonly Transferable[], weight: number): Promise<R> {
+    if (this.broken) return Promise.reject(this.broken.error);
+    const slot = this.pickSlot();
+    const seq = this.seq++;
+    slot.worker.postMessage({ ...message, seq }, transfer as Transferable[]);
+    const promise = new Promise<Reply>((resolve, reject) => {
+      slot.jobs.set(seq, { weight, resolve, reject });
+    });
+    if (slot.jobs.size === 1) slot.worker.ref();
+    slot.weight += weight;
+    this.jobCount++;
+    clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+    return promise as Promise<R>;
+  }
+
+  /** Terminates the workers; everything outstanding and every later job rejects with `reason`. */
+  async close(reason: unknown = new this.ErrorClass(`the ${this.opts.name} pool was closed`)): Promise<void> {
+    this.broken ??= { error: reason };
+    await this.stopAll(this.broken.error);
+  }
+
+  private pickSlot(): Slot {
+    let best: Slot | undefined;
+    for (const s of this.slots) if (!best || s.weight < best.weight) best = s;
+    if (best && (best.jobs.size === 0 || this.slots.length >= this.workers)) return best;
+    return this.spawn();
+  }
+
+  private spawn(): Slot {
+    const { name } = this.opts;
+    const worker = new Worker(this.opts.workerUrl, { workerData: this.opts.workerData ?? {} });
+    const slot: Slot = { worker, jobs: new Map(), weight: 0, stopping: false };
+    worker.unref();
+    worker.on('message', (m: Reply) => this.reply(slot, m));
+    worker.on('error', (err) => this.fail(slot, new this.ErrorClass(`${name} failed: ${err.message}`, { cause: err })));
+    worker.on('messageerror', (err) => this.fail(slot, new this.ErrorClass(`${name} sent an unreadable message: ${err.message}`, { cause: err })));
+    worker.on('exit', (code) => {
+      if (!slot.stopping) this.fail(slot, new this.ErrorClass(`${name} exited unexpectedly (exit code ${code})`));
+    });
+    this.slots.push(slot);
+    return slot;
+  }
+
+  private reply(slot: Slot, m: Reply): void {
+    const job = slot.jobs.get(m.seq);
+    if (!job) return;
+    slot.jobs.delete(m.seq);
+    slot.weight -= job.weight;
+    this.jobCount--;
+    if (slot.jobs.size === 0) slot.worker.unref();
+    job.resolve(m);
+    if (this.jobCount === 0 && !this.broken) {
+      this.idleTimer = setTimeout(() => void this.stopAll(undefined), this.idleMs);
+      this.idleTimer.unref();
+    }
+  }
+
+  /** A worker crashed: the pool is broken. */
+  private fail(slot: Slot, err: Error): void {
+    if (slot.stopping) return;
+    this.broken ??= { error: err };
+    void this.stopAll(this.broken.error);
+  }
+
+  /** Terminates every worker; rejects their outstanding jobs with `reason` (idle shutdown: none). */
+  private async stopAll(reason: unknown): Promise<void> {
+    clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+    const slots = this.slots.splice(0);
+    const exits: Promise<unknown>[] = [];
+    for (const slot of slots) {
+      slot.stopping = true;
+      for (const job of slot.jobs.values()) job.reject(reason);
+      this.jobCount -= slot.jobs.size;
+      slot.jobs.clear();
+      slot.weight = 0;
+      exits.push(slot.worker.terminate().catch(() => {}));
+    }
+    await Promise.all(exits);
+  }
+}
+
+/** Rebuilds an error a worker reported as { name, message, stack }. */
+export function workerError(
+  ErrorClass: new (message: string) => Error,
+  prefix: string,
+  e: { name: string; message: string; stack?: string } | undefined,
+): Error {
+  const info = e ?? { name: 'Error', message: 'the reply carried no result' };
+  const err = new ErrorClass(`${prefix}: ${info.name}: ${info.message}`);
+  if (info.stack) err.stack = `${err.name}: ${err.message}\n  in the worker: ${info.stack}`;
+  return err;
+}
