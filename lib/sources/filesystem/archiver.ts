@@ -38,6 +38,12 @@ export type ArchiveOptions = {
   /** Root tree of the parent snapshot; files unchanged since it are not re-read unless `full`. */
   parentTree?: string | null;
   full?: boolean;
+  /**
+   * Progress totals to assume (the parent snapshot's files and bytes) instead of a pre-scan: the scan
+   * lstat's every entry a second time, which made an unchanged re-backup of 16k files take 1.7 s
+   * instead of 1.0 s. Totals are raised to what is done when the data grew.
+   */
+  estimate?: ScanTotals;
   signal?: AbortSignal;
   onProgress?: (p: ArchiveProgress) => void;
 };
@@ -68,7 +74,8 @@ export async function archive(repo: ArchiveRepo, opts: ArchiveOptions): Promise<
   const excluded = excludeMatcher(opts.excludes ?? []);
   const included = opts.includes?.length ? includeMatcher(opts.includes) : null;
   const a = new Archiver(repo, opts, excluded, included, await loadIdNames());
-  const totals = scanTotals(roots, { excluded, oneFileSystem: !!opts.oneFileSystem, signal: opts.signal }).then(
+  a.totals = opts.estimate;
+  const totals = opts.estimate ? undefined : scanTotals(roots, { excluded, oneFileSystem: !!opts.oneFileSystem, signal: opts.signal }).then(
     (t) => (a.totals = t),
     () => undefined,
   );
@@ -111,7 +118,9 @@ class Archiver {
   report(currentPath?: string, force = false) {
     if (!this.opts.onProgress || (!force && Date.now() - this.lastReport < 250)) return;
     this.lastReport = Date.now();
-    this.opts.onProgress({ filesDone: this.summary.files, bytesDone: this.summary.bytes, filesTotal: this.totals?.files, bytesTotal: this.totals?.bytes, currentPath });
+    const { files, bytes } = this.summary;
+    const t = this.totals;
+    this.opts.onProgress({ filesDone: files, bytesDone: bytes, filesTotal: t && Math.max(t.files, files), bytesTotal: t && Math.max(t.bytes, bytes), currentPath });
   }
 
   /** A directory on the way to the selected roots: its own metadata, but only the selected children. */

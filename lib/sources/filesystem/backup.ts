@@ -35,6 +35,7 @@ export async function backupFilesystem(repo: Repository, opts: FilesystemBackupO
       oneFileSystem: opts.oneFileSystem,
       parentTree: parent?.snapshot.tree ?? null,
       full: opts.full,
+      estimate: parent && { files: parent.snapshot.summary.files, bytes: parent.snapshot.summary.bytes },
       signal,
       onProgress: opts.onProgress,
     });

@@ -133,3 +133,24 @@ it('stays on one file system when asked (/dev holds other mounts such as /dev/sh
   const across = await names(false);
   for (const m of otherMounts) expect(across).toContain(m);
 });
+
+it('takes progress totals from a pre-scan on a first backup and from the parent on an incremental one, never below what is done', async () => {
+  const repo = await Repository.init(new (await import('../../blob')).LocalBlobStore(join(work, 'repo-progress'), { fsync: false }), { passphrase: 'pw' }, fastKdf);
+  const run = async () => {
+    const events: { filesDone: number; filesTotal?: number; bytesDone: number; bytesTotal?: number }[] = [];
+    await backupFilesystem(repo, { source, paths: [src], onProgress: (p) => events.push(p) });
+    for (const e of events) if (e.filesTotal !== undefined) expect(e.filesTotal).toBeGreaterThanOrEqual(e.filesDone);
+    return events.at(-1)!;
+  };
+  expect(await run()).toMatchObject({ filesDone: 5, filesTotal: 5 }); // scanned
+  const extra = join(src, 'extra.txt');
+  await writeFile(extra, 'grown\n');
+  try {
+    // The parent said 5 files; the walk finds 6: the total follows what is done.
+    expect(await run()).toMatchObject({ filesDone: 6, filesTotal: 6 });
+  } finally {
+    await rm(extra);
+  }
+  // No pre-scan: the total is the parent's (6) although only 5 files are left.
+  expect(await run()).toMatchObject({ filesDone: 5, filesTotal: 6 });
+});
