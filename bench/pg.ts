@@ -35,7 +35,7 @@ const PG_BIN = '/usr/lib/postgresql/15/bin';
 const PASSWORD = 'lifeboat-pg-bench';
 const MiB = 1024 * 1024;
 
-type Options = { scale: number; storages: ('local' | 's3')[]; json: boolean };
+type Options = { scale: number; storages: ('local' | 's3')[]; json: boolean; profile?: string };
 type Step = { tool: 'lifeboat' | 'pgbackrest'; m: Measured };
 type StorageResult = { storage: string; backup: Step[]; restore: Step[]; rto: { tool: string; seconds: number }[]; repoBytes: Record<string, number> };
 
@@ -54,7 +54,8 @@ function parseArgs(argv: string[]): Options {
       if (!['local', 's3', 'both'].includes(v)) throw new Error('--storage must be local, s3 or both');
       o.storages = v === 'both' ? ['local', 's3'] : [v as 'local' | 's3'];
     } else if (a === '--json') o.json = true;
-    else throw new Error(`unknown argument ${a}; usage: npx tsx bench/pg.ts [--scale 60] [--storage local|s3|both] [--json]`);
+    else if (a.startsWith('--profile')) o.profile = resolve(value());
+    else throw new Error(`unknown argument ${a}; usage: npx tsx bench/pg.ts [--scale 60] [--storage local|s3|both] [--json] [--profile DIR]`);
   }
   return o;
 }
@@ -158,7 +159,11 @@ async function main() {
             LIFEBOAT_CACHE_DIR: 'off',
           };
     const baseEnv = { PATH: process.env.PATH!, HOME: process.env.HOME ?? '/root', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
-    const lifeboat = (storage: 'local' | 's3', args: string[]) => measure(process.execPath, [CLI, ...args], { env: { ...baseEnv, ...lbEnv(storage) }, tmpDir: work, timeoutS: 3600 });
+    let profiled = 0;
+    // --profile DIR: every lifeboat step writes a V8 CPU profile into DIR/<n>-<storage>-<command>/.
+    const profileArgs = (storage: string, args: string[]) => (o.profile ? [`--cpu-prof`, `--cpu-prof-dir=${join(o.profile, `${++profiled}-${storage}-${args.slice(0, 2).join('-')}`)}`] : []);
+    const lifeboat = (storage: 'local' | 's3', args: string[]) =>
+      measure(process.execPath, [...profileArgs(storage, args), CLI, ...args], { env: { ...baseEnv, ...lbEnv(storage) }, tmpDir: work, timeoutS: 3600 });
 
     mkdirSync(join(work, 'lifeboat-repo'));
     mkdirSync(join(work, 'pgbackrest-repo'));
