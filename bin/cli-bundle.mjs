@@ -41,16 +41,22 @@ const keepImportMetaUrl = (root) => ({
   },
 });
 
-/** Path of an up-to-date bundle of bin/cli/main.ts, building it first when needed. */
+/**
+ * Path of the entry module of an up-to-date bundle of bin/cli/main.ts, building it first when needed. The
+ * bundle is a directory: code splitting puts what main.ts imports lazily (the catalog command and the
+ * Prisma client it needs) in chunks of their own, so npm packages only those import are not loaded by
+ * every command (esbuild hoists every package import of a single-file bundle to its top).
+ */
 export async function ensureCliBundle(root) {
   const dir = join(root, 'node_modules', '.cache', 'lifeboat-cli');
   // Checkouts sharing one node_modules (a symlink, a worktree) keep their own bundles.
   const checkout = createHash('sha256').update(root).digest('hex').slice(0, 8);
-  const name = `main-${checkout}-${fingerprint(root)}.mjs`;
+  const name = `main-${checkout}-${fingerprint(root)}`;
   const out = join(dir, name);
+  const entry = join(out, 'main.mjs');
   try {
-    statSync(out);
-    return out;
+    statSync(entry);
+    return entry;
   } catch {
     // not built for these sources yet
   }
@@ -59,7 +65,9 @@ export async function ensureCliBundle(root) {
   const tmp = `${out}.${randomBytes(4).toString('hex')}.tmp`;
   await build({
     entryPoints: [join(root, 'bin/cli/main.ts')],
-    outfile: tmp,
+    outdir: tmp,
+    outExtension: { '.js': '.mjs' },
+    splitting: true,
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -68,10 +76,18 @@ export async function ensureCliBundle(root) {
     plugins: [keepImportMetaUrl(root)],
     logLevel: 'silent',
   });
-  renameSync(tmp, out);
-  for (const old of readdirSync(dir)) {
-    const stale = old !== name && (old.startsWith(`main-${checkout}-`) || /^main-[0-9a-f]{16}\.mjs$/.test(old));
-    if (stale) rmSync(join(dir, old), { force: true });
+  try {
+    renameSync(tmp, out);
+  } catch (err) {
+    // Another process built the same bundle meanwhile: use theirs.
+    rmSync(tmp, { recursive: true, force: true });
+    if (!['ENOTEMPTY', 'EEXIST'].includes(err.code)) throw err;
   }
-  return out;
+  // Older bundles of this checkout go once nothing can still be running from them: a running command
+  // loads its lazy chunks as it goes (a detached wal-prefetch runs for a while), so give it an hour.
+  for (const old of readdirSync(dir)) {
+    const ours = old !== name && (old.startsWith(`main-${checkout}-`) || /^main-[0-9a-f]{16}\.mjs$/.test(old));
+    if (ours && Date.now() - statSync(join(dir, old)).mtimeMs > 3600_000) rmSync(join(dir, old), { recursive: true, force: true });
+  }
+  return entry;
 }

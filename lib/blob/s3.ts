@@ -26,7 +26,7 @@ import {
   AbortMultipartUploadCommand, type BucketLocationConstraint, CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, HeadBucketCommand,
   HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, PutObjectCommand, S3Client, type StorageClass,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
+import type { Upload } from '@aws-sdk/lib-storage';
 import { Readable, addAbortSignal } from 'node:stream';
 import { InvalidRangeError, PermanentBlobError, TransientBlobError, isNotFound, type BlobOp } from './errors';
 import { guardStream, openBody } from './io';
@@ -301,6 +301,8 @@ export class S3BlobStore implements BlobStore {
     Key: string, Body: Buffer | Readable, StorageClass: StorageClass | undefined, source: Readable | undefined,
     signal: AbortSignal | undefined,
   ): Promise<string | undefined> {
+    // lib-storage is loaded on the first upload that needs it: most commands never make one.
+    const { Upload } = await import('@aws-sdk/lib-storage');
     const upload = new Upload({
       client: this.client,
       params: { Bucket: this.bucket, Key, Body, StorageClass },

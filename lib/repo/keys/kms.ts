@@ -7,9 +7,10 @@
  * and always sends the encryption context {"lifeboat": "key-slot"} (bound into the ciphertext by KMS, so a
  * data key made for something else cannot be passed off as a slot's). Failures become KmsError naming the
  * operation, key, region and the KMS error name; plaintexts never appear in messages. The SDK retries
- * throttling and 5xx itself. Safe for concurrent use; call destroy() to release sockets.
+ * throttling and 5xx itself. Safe for concurrent use; call destroy() to release sockets. The SDK is loaded on
+ * first use: most repositories have no KMS slot, and every CLI command would pay for loading it.
  */
-import { DecryptCommand, GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import type { KMSClient } from '@aws-sdk/client-kms';
 import { KmsError } from './errors';
 
 export interface KmsDataKey {
@@ -40,36 +41,39 @@ export interface AwsKmsClientOptions {
 }
 
 export class AwsKmsClient implements KmsClientLike {
-  readonly client: KMSClient;
   readonly region: string;
+  private client: KMSClient | undefined;
 
-  constructor(opts: AwsKmsClientOptions) {
+  constructor(private readonly opts: AwsKmsClientOptions) {
     this.region = opts.region;
-    this.client = new KMSClient({
-      region: opts.region,
-      endpoint: opts.endpoint,
-      credentials: opts.credentials,
-      maxAttempts: opts.maxAttempts,
-    });
+  }
+
+  private async sdk() {
+    const sdk = await import('@aws-sdk/client-kms');
+    const { region, endpoint, credentials, maxAttempts } = this.opts;
+    this.client ??= new sdk.KMSClient({ region, endpoint, credentials, maxAttempts });
+    return { client: this.client, ...sdk };
   }
 
   async generateDataKey(keyId: string): Promise<KmsDataKey> {
+    const { client, GenerateDataKeyCommand } = await this.sdk();
     const cmd = new GenerateDataKeyCommand({ KeyId: keyId, KeySpec: 'AES_256', EncryptionContext: { ...KMS_ENCRYPTION_CONTEXT } });
-    const res = await this.client.send(cmd).catch((err: unknown) => { throw this.fail('GenerateDataKey', keyId, err); });
+    const res = await client.send(cmd).catch((err: unknown) => { throw this.fail('GenerateDataKey', keyId, err); });
     if (!res.Plaintext || !res.CiphertextBlob) throw this.fail('GenerateDataKey', keyId, new Error('response lacks Plaintext or CiphertextBlob'));
     const plaintext = checkDataKey(Buffer.from(res.Plaintext), 'GenerateDataKey', keyId);
     return { plaintext, ciphertextBlob: Buffer.from(res.CiphertextBlob) };
   }
 
   async decrypt(ciphertextBlob: Buffer, keyId: string): Promise<Buffer> {
+    const { client, DecryptCommand } = await this.sdk();
     const cmd = new DecryptCommand({ CiphertextBlob: ciphertextBlob, KeyId: keyId, EncryptionContext: { ...KMS_ENCRYPTION_CONTEXT } });
-    const res = await this.client.send(cmd).catch((err: unknown) => { throw this.fail('Decrypt', keyId, err); });
+    const res = await client.send(cmd).catch((err: unknown) => { throw this.fail('Decrypt', keyId, err); });
     if (!res.Plaintext) throw this.fail('Decrypt', keyId, new Error('response lacks Plaintext'));
     return checkDataKey(Buffer.from(res.Plaintext), 'Decrypt', keyId);
   }
 
   destroy(): void {
-    this.client.destroy();
+    this.client?.destroy();
   }
 
   private fail(op: string, keyId: string, err: unknown): KmsError {

@@ -9,7 +9,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import mysql from 'mysql2/promise';
+import type mysql from 'mysql2/promise';
 
 /** Where a MySQL/MariaDB server is and who to connect as. */
 export type MysqlConnection = {
@@ -62,7 +62,9 @@ export async function connectSession(c: MysqlConnection, database: string | null
   signal?.throwIfAborted();
   let session: MysqlSession;
   try {
-    session = await mysql.createConnection({
+    // Loaded on first use: every CLI command would otherwise pay for it.
+    const { createConnection } = (await import('mysql2/promise')).default;
+    session = await createConnection({
       host: c.socket ? undefined : (c.host ?? 'localhost'),
       port: c.socket ? undefined : (c.port ?? DEFAULT_PORT),
       socketPath: c.socket,

@@ -5,7 +5,7 @@
 // user, host, port and database. Stateless apart from the cached program directory.
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import pg from 'pg';
+import type pg from 'pg';
 
 /** Where a PostgreSQL server is and who to connect as. `host` may be a Unix socket directory ("/run/postgresql"). */
 export type PgConnection = {
@@ -113,7 +113,9 @@ export const DETERMINISTIC_SESSION = [
 /** Connects a `pg` client to `database` (default: the connection's), failing with a PgConnectionError naming it. */
 export async function connectClient(c: PgConnection, database = c.database, signal?: AbortSignal): Promise<pg.Client> {
   signal?.throwIfAborted();
-  const client = new pg.Client({
+  // Loaded on first use: every CLI command (wal-push per WAL segment, too) would otherwise pay for it.
+  const { default: { Client } } = await import('pg');
+  const client = new Client({
     host: c.host,
     port: c.port,
     user: c.user,
