@@ -9,10 +9,13 @@
 //        or { seq, input, out, error: { name, message, stack } } when sealing threw.
 import { parentPort, workerData } from 'node:worker_threads';
 import { BlobSealer, maxSealedLength } from './seal-core.mjs';
+import { collectEvery } from '../../worker-gc.mjs';
 
 if (!parentPort) throw new Error('seal-worker.mjs runs only as a worker thread');
 const port = parentPort;
 const sealer = new BlobSealer(workerData.encKey, workerData.level);
+// Sealing allocates a buffer per 32 KiB piece: collect after every 16 MiB sealed (worker-gc.mjs).
+const collectGarbage = collectEvery(16 * 1024 * 1024);
 
 port.on('message', (job) => {
   const { seq, input, length } = job;
@@ -26,4 +29,5 @@ port.on('message', (job) => {
     const transfer = [input, out].filter((b) => b instanceof ArrayBuffer);
     port.postMessage({ seq, input, out, error: { name: e?.name ?? 'Error', message: e?.message ?? String(err), stack: e?.stack } }, transfer);
   }
+  collectGarbage(length);
 });

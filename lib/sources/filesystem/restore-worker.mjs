@@ -23,25 +23,17 @@
 // Errors that are not about one blob or one file (a bug, no memory) reply { seq, fatal: { name, message } }.
 import { constants, closeSync, fchmodSync, fchownSync, futimesSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { timingSafeEqual } from 'node:crypto';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { parentPort, workerData } from 'node:worker_threads';
 import { BlobIntegrityError, BlobOpener } from '../../repo/content/open-core.mjs';
+import { collectEvery } from '../../worker-gc.mjs';
 
 if (!parentPort) throw new Error('restore-worker.mjs runs only as a worker thread');
 const port = parentPort;
 const opener = new BlobOpener(workerData.encKey, workerData.idKey, workerData.largestBlob);
 const isRoot = Boolean(workerData.isRoot);
 const { O_RDWR, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = constants;
-// Decrypting allocates a new buffer per 32 KiB piece (Node has no decipher-into API). V8 collects such
-// external memory only once ~64 MB of it has piled up, and a worker's tiny heap never prompts it sooner:
-// ~55 MB of the 1 GiB bench restore's peak was this garbage. So the worker collects after every
-// GC_EVERY sealed bytes (a full GC of its few-MB heap takes about a millisecond); gc is exposed the way
-// jest's leak detector does it.
-setFlagsFromString('--expose-gc');
-const collectGarbage = /** @type {() => void} */ (runInNewContext('gc'));
-const GC_EVERY = 16 * 1024 * 1024;
-let sealedSinceGc = 0;
+// Decrypting allocates a buffer per 32 KiB piece: collect after every 16 MiB of sealed bytes (worker-gc.mjs).
+const collectGarbage = collectEvery(16 * 1024 * 1024);
 
 /** Files are read back through this buffer, in steps of its size. */
 const readBack = Buffer.allocUnsafe(1024 * 1024);
@@ -59,11 +51,7 @@ port.on('message', (m) => {
     port.postMessage({ seq: m.seq, fatal: { name: e?.name ?? 'Error', message: e?.message ?? String(err), stack: e?.stack } });
   }
   // After the reply, so the collection overlaps with the main thread's handling of it.
-  if (m.blobs) for (const b of m.blobs) sealedSinceGc += b.length;
-  if (sealedSinceGc >= GC_EVERY) {
-    sealedSinceGc = 0;
-    collectGarbage();
-  }
+  if (m.blobs) for (const b of m.blobs) collectGarbage(b.length);
 });
 
 function openBlobs({ buf, pack, blobs, out }) {
