@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { TreeFormatError, compareNames, decodeTree, encodeTree } from './encode';
-import type { TreeNode } from './schema';
+import { isPlainValidTree, treeSchema, type TreeNode } from './schema';
 
 const ID = (c: string) => c.repeat(64);
 const file = (name: string, over: Record<string, unknown> = {}): TreeNode => ({
@@ -89,5 +89,37 @@ describe('tree encoding', () => {
     expect(decodeError({ nodes: [file('a'), dir('a')] })).toBe('tree 1234: duplicate name "a"');
     expect(() => encodeTree({ nodes: [file('a'), dir('a')] })).toThrow('tree to encode: duplicate name "a"');
     expect(() => decodeTree(Buffer.from('{"nodes":['), 'tree 1234')).toThrow(/^tree 1234: not valid JSON/);
+  });
+});
+
+describe('isPlainValidTree (the quick path before zod)', () => {
+  const valid: TreeNode[] = [
+    file('a'), file('empty', { content: [], size: 0, uid: undefined }), dir('d'), link('l'),
+    { name: 'p', type: 'fifo', mode: 0o10644, mtimeNs: '1', size: 0 },
+    { name: 'tty', type: 'chardev', mode: 0o20620, mtimeNs: '1', size: 0, rdev: '34816' },
+  ];
+  const mutations: Record<string, unknown>[] = [
+    { name: '' }, { name: '..' }, { name: 'a/b' }, { name: 'a\0' }, { name: '\uD800' }, { name: 5 },
+    { type: 'socket' }, { type: 'dir' }, { mode: 0o40755 }, { mode: -1 }, { mode: 1.5 }, { mode: 0o200000 },
+    { uid: -1 }, { gid: 2 ** 53 }, { links: '1' }, { size: null }, { user: 3 }, { mtimeNs: '01' }, { mtimeNs: 1 },
+    { ctimeNs: '-0' }, { inode: '-1' }, { dev: 2049 }, { content: ['A'.repeat(64)] }, { content: 'x' },
+    { subtree: 'b' }, { linkTarget: '' }, { linkTarget: 'a\0b' }, { rdev: 'x' }, { future: 1 },
+  ];
+
+  it('accepts ordinary trees without zod, and is never true where zod fails', () => {
+    expect(isPlainValidTree({ nodes: valid })).toBe(true);
+    expect(isPlainValidTree({ nodes: valid, other: 1 })).toBe(false);
+    let rejected = 0;
+    for (const base of valid) {
+      for (const m of mutations) {
+        const tree = { nodes: [{ ...base, ...m }] };
+        const zodSays = treeSchema.safeParse(tree);
+        if (isPlainValidTree(tree)) {
+          expect(zodSays.success, JSON.stringify(tree)).toBe(true);
+          expect(zodSays.data).toEqual(tree); // zod would not have changed it either
+        } else rejected++;
+      }
+    }
+    expect(rejected).toBeGreaterThan(valid.length * (mutations.length - 8));
   });
 });

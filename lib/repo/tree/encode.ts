@@ -5,7 +5,7 @@
 // nodes, unsafe names, unsorted or duplicate names) with TreeFormatError naming the blob, the node and the
 // field. Restores rely on it to never see a name like "..". Pure and stateless.
 import { z } from 'zod';
-import { NODE_KEY_ORDER, treeSchema, type Tree, type TreeNode } from './schema';
+import { isPlainValidTree, NODE_KEY_ORDER, treeSchema, type Tree, type TreeNode } from './schema';
 
 export class TreeFormatError extends Error {
   name = 'TreeFormatError';
@@ -46,6 +46,7 @@ export function decodeTree(buf: Buffer, what: string): Tree {
 }
 
 function validate(value: unknown, what: string): Tree {
+  if (isPlainValidTree(value)) return value;
   const parsed = treeSchema.safeParse(value);
   if (parsed.success) return parsed.data;
   throw new TreeFormatError(`${what}: invalid tree: ${describeTreeIssues(parsed.error, value)}`);
