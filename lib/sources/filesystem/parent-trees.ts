@@ -31,6 +31,16 @@ export class ParentTrees {
     return nodes;
   }
 
+  /**
+   * The nodes of parent tree `id` for a look-ahead of the walk's own (the archiver pre-reading a directory
+   * before it gets there): loads it like a subtree, without starting its subtrees; nodes(id) takes it later.
+   */
+  peek(id: string): Promise<ParentNodes> {
+    let pending = this.ahead.get(id);
+    if (!pending) this.ahead.set(id, (pending = this.load(id)));
+    return pending;
+  }
+
   /** Drops look-ahead for subtrees the walk will not visit (excluded, deleted or replaced directories). */
   forget(nodes: ParentNodes): void {
     for (const node of nodes.values()) if (node.type === 'dir' && node.subtree) this.ahead.delete(node.subtree);
