@@ -52,20 +52,17 @@ export async function tidyUpBeforeBackup(repo: Parameters<typeof indexLeftoverPa
     out.warnings.push(line);
     process.stderr.write(`lifeboat: warning: ${line}\n`);
   };
-  try {
-    const uploads = await abortStaleUploads(opts, process.env, signal);
-    out.abortedUploads = uploads?.aborted ?? 0;
-  } catch (err) {
-    if (err instanceof UsageError) throw err;
-    warn('could not clean up stale multipart uploads', err);
-  }
-  try {
-    const leftovers = await indexLeftoverPacks(repo, signal);
-    out.leftoverPacks = leftovers.packs;
-    out.leftoverBytes = leftovers.bytes;
-    for (const s of leftovers.skipped) warn('left a leftover pack alone', new Error(s));
-  } catch (err) {
-    warn('could not index packs left by an interrupted backup', err);
+  // Independent listings: run at once (each is a round trip or more on S3); reported in this order.
+  const [uploads, leftovers] = await Promise.allSettled([abortStaleUploads(opts, process.env, signal), indexLeftoverPacks(repo, signal)]);
+  if (uploads.status === 'fulfilled') out.abortedUploads = uploads.value?.aborted ?? 0;
+  else if (uploads.reason instanceof UsageError) throw uploads.reason;
+  else warn('could not clean up stale multipart uploads', uploads.reason);
+  if (leftovers.status === 'fulfilled') {
+    out.leftoverPacks = leftovers.value.packs;
+    out.leftoverBytes = leftovers.value.bytes;
+    for (const s of leftovers.value.skipped) warn('left a leftover pack alone', new Error(s));
+  } else {
+    warn('could not index packs left by an interrupted backup', leftovers.reason);
   }
   return out;
 }

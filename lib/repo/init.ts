@@ -119,11 +119,17 @@ async function checkInitWon(store: BlobStore, id: string, masterKey: MasterKey, 
 }
 
 export async function openRepository(store: BlobStore, credentials: OpenCredentials): Promise<OpenedRepository> {
-  const marker = await readMarker(store);
+  // The marker and the key slots are read at once (each request is a round trip, 5-50 ms on S3); a
+  // missing marker still wins over whatever the key slots said.
+  const [markerRead, keyOpened] = await Promise.allSettled([
+    readMarker(store),
+    'passphrase' in credentials ? openWithPassphrase(store, credentials.passphrase) : openWithKms(store, credentials.kms),
+  ]);
+  if (markerRead.status === 'rejected') throw markerRead.reason;
+  const marker = markerRead.value;
   if (!marker) throw new RepositoryNotFoundError(store.describe());
-  const { masterKey, slotId } = 'passphrase' in credentials
-    ? await openWithPassphrase(store, credentials.passphrase)
-    : await openWithKms(store, credentials.kms);
+  if (keyOpened.status === 'rejected') throw keyOpened.reason;
+  const { masterKey, slotId } = keyOpened.value;
   const config = await readConfig(store, masterKey);
   if (config.id !== marker.id) {
     throw new RepositoryFormatError(
