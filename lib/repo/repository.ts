@@ -10,7 +10,6 @@ import { ContentStore, type BlobType } from './content';
 import { contentId, type MasterKey } from './crypto/master-key';
 import type { BlobLocation } from './index/master';
 import { objectKey } from './layout';
-import { openBlobFromPack } from './pack/blob';
 import { initRepository, openRepository, type InitCredentials, type InitOptions, type OpenCredentials } from './init';
 import type { RepositoryConfig } from './config';
 import { withObjectCache } from './cache/object-cache';
@@ -100,11 +99,6 @@ export class Repository {
   /** Bytes [offset, offset + length) of a pack: one ranged GET (used to read many blobs of a pack at once), into `into` when given and large enough. */
   readPackRange(packId: string, offset: number, length: number, signal?: AbortSignal, into?: Buffer): Promise<Buffer> {
     return getBuffer(this.store, objectKey('data', packId), { range: { offset, length }, signal }, into);
-  }
-
-  /** Opens and verifies one sealed blob cut out of a pack (throws IntegrityError on any mismatch). */
-  openBlob(id: string, sealed: Buffer, loc: BlobLocation): Buffer {
-    return openBlobFromPack(this.key, sealed, id, { pack: loc.packId, rawLength: loc.rawLength });
   }
 
   hasBlob(id: string): boolean {
