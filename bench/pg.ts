@@ -26,6 +26,7 @@ import { startRgw as startRgwJs } from '../scripts/services/rgw.mjs';
 import { aptInstall, freePort, isRoot, which } from '../scripts/services/util.mjs';
 import { check, killRunning, measure, type Measured } from './measure';
 import type { Rgw } from './storage';
+import { lifeboatCommand } from './tools';
 
 const ensurePostgres = ensurePostgresJs as unknown as (o: { dataDir: string; port: number; log: (m: string) => void; extraConf?: string }) => Promise<{ stop: () => Promise<void> }>;
 const startRgw = startRgwJs as unknown as (o: { log?: (m: string) => void; port?: number; config?: Record<string, string> }) => Promise<Rgw & { stop: () => Promise<void> }>;
@@ -162,8 +163,10 @@ async function main() {
     let profiled = 0;
     // --profile DIR: every lifeboat step writes a V8 CPU profile into DIR/<n>-<storage>-<command>/.
     const profileArgs = (storage: string, args: string[]) => (o.profile ? [`--cpu-prof`, `--cpu-prof-dir=${join(o.profile, `${++profiled}-${storage}-${args.slice(0, 2).join('-')}`)}`] : []);
-    const lifeboat = (storage: 'local' | 's3', args: string[]) =>
-      measure(process.execPath, [...profileArgs(storage, args), CLI, ...args], { env: { ...baseEnv, ...lbEnv(storage) }, tmpDir: work, timeoutS: 3600 });
+    const lifeboat = (storage: 'local' | 's3', args: string[]) => {
+      const [file, prefix] = lifeboatCommand(root, profileArgs(storage, args));
+      return measure(file, [...prefix, ...args], { env: { ...baseEnv, ...lbEnv(storage) }, tmpDir: work, timeoutS: 3600 });
+    };
 
     mkdirSync(join(work, 'lifeboat-repo'));
     mkdirSync(join(work, 'pgbackrest-repo'));

@@ -25,7 +25,7 @@ import { check, killRunning, machineCpu, measure, serverCpuSeconds } from './mea
 import { summarizeProfile } from './profile';
 import { MiB, render, verdicts, type Results, type SizeRun, type StepName, type StepResult, type ToolStep } from './report';
 import { bucketUsage, counterDelta, dropBucket, rgwCounters, type Rgw } from './storage';
-import { ensureRestic, lifeboat, restic, resticVersion, type Tool, type ToolName } from './tools';
+import { ensureRestic, lifeboat, lifeboatCommand, restic, resticVersion, type Tool, type ToolName } from './tools';
 
 const startRgw = startRgwJs as unknown as (opts: { log?: (m: string) => void; port?: number; config?: Record<string, string> }) => Promise<Rgw>;
 const repoRoot = resolve(fileURLToPath(new URL('..', import.meta.url)));
@@ -125,7 +125,7 @@ async function main(): Promise<number> {
       results.ceilings = { primitives, s3, latency: await s3Latency(rgw) };
     }
     results.startup = {
-      lifeboat: await fastest(3, () => measure(process.execPath, [join(repoRoot, 'bin/lifeboat.mjs'), '--help'], { cwd: repoRoot, tmpDir: work })),
+      lifeboat: await fastest(3, () => measure(lifeboatCommand(repoRoot)[0], ['--help'], { cwd: repoRoot, tmpDir: work })),
       restic: await fastest(3, () => measure('restic', ['version'], { tmpDir: work })),
     };
     const sizes = opts.rssScaling ? [opts.size, opts.size * 2] : [opts.size];

@@ -1,6 +1,7 @@
-// The two tools under test, driven through their CLIs exactly as a user would: Lifeboat (`node
-// bin/lifeboat.mjs`, one node process with tsx loaded in-process) and restic from Debian. Each gets its own
+// The two tools under test, driven through their CLIs exactly as a user would: Lifeboat (the executable
+// bin/lifeboat.mjs, which runs its cached bundle in one node process) and restic from Debian. Each gets its own
 // bucket on the same radosgw; every call is measured (bench/measure.ts). Init is not part of the comparison.
+import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { aptInstall, isRoot, which } from '../scripts/services/util.mjs';
@@ -33,6 +34,18 @@ function cleanEnv(): Env {
   return env;
 }
 
+/**
+ * How to start the CLI as users do: the executable itself, whose first line carries its node flags; with
+ * extra node arguments (profiling), node with those flags read from that line, then the extra ones.
+ */
+export function lifeboatCommand(repoRoot: string, nodeArgs: string[] = []): [string, string[]] {
+  const cli = join(repoRoot, 'bin/lifeboat.mjs');
+  if (nodeArgs.length === 0) return [cli, []];
+  const shebang = readFileSync(cli, 'utf8').split('\n', 1)[0]!;
+  const flags = shebang.split(/\s+/).filter((w) => w.startsWith('--'));
+  return [process.execPath, [...flags, ...nodeArgs, cli]];
+}
+
 export function lifeboat(opts: { repoRoot: string; rgw: Rgw; bucket: string; password: string; tmpDir: string }): Tool {
   const env = {
     ...cleanEnv(),
@@ -43,8 +56,10 @@ export function lifeboat(opts: { repoRoot: string; rgw: Rgw; bucket: string; pas
     LIFEBOAT_S3_SECRET_ACCESS_KEY: opts.rgw.secretAccessKey,
     LIFEBOAT_PASSWORD: opts.password,
   };
-  const run = (args: string[], extra: RunExtra = {}) =>
-    measure(process.execPath, [...(extra.nodeArgs ?? []), join(opts.repoRoot, 'bin/lifeboat.mjs'), '--json', ...args], { env, cwd: opts.repoRoot, tmpDir: opts.tmpDir });
+  const run = (args: string[], extra: RunExtra = {}) => {
+    const [file, prefix] = lifeboatCommand(opts.repoRoot, extra.nodeArgs);
+    return measure(file, [...prefix, '--json', ...args], { env, cwd: opts.repoRoot, tmpDir: opts.tmpDir });
+  };
   return {
     name: 'lifeboat',
     bucket: opts.bucket,

@@ -5,7 +5,7 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-cli=(node "$here/../bin/lifeboat.mjs")
+cli=("$here/../bin/lifeboat.mjs") # run as an executable: its first line carries the node flags
 
 usage() {
   cat <<'EOF'

@@ -42,7 +42,7 @@ def parse(argv):
 
 
 def command(args):
-    cmd = ["node", CLI]
+    cmd = [CLI]  # run as an executable: its first line carries the node flags
     if args.json:
         cmd.append("--json")
     cmd.append("verify")

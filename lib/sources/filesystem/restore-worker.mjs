@@ -32,8 +32,9 @@ const port = parentPort;
 const opener = new BlobOpener(workerData.encKey, workerData.idKey, workerData.largestBlob);
 const isRoot = Boolean(workerData.isRoot);
 const { O_RDWR, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = constants;
-// Decrypting allocates a buffer per 32 KiB piece: collect after every 16 MiB of sealed bytes (worker-gc.mjs).
-const collectGarbage = collectEvery(16 * 1024 * 1024);
+// Decrypting allocates a buffer per 32 KiB piece: collect after every 4 MiB of sealed bytes (worker-gc.mjs;
+// 16 MiB left ~15 MB more at the 1 GiB bench restore's peak, and a collection of this heap takes ~1 ms).
+const collectGarbage = collectEvery(4 * 1024 * 1024);
 
 /** Files are read back through this buffer, in steps of its size. */
 const readBack = Buffer.allocUnsafe(1024 * 1024);
