@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream';
 import { getBuffer, type BlobStore } from '../blob';
 import { chunkStream, deriveGearTable, type GearTable } from './chunker';
 import { ContentStore, type BlobType } from './content';
-import { contentId, type MasterKey } from './crypto/master-key';
+import type { MasterKey } from './crypto/master-key';
 import type { BlobLocation } from './index/master';
 import { objectKey } from './layout';
 import { initRepository, openRepository, type InitCredentials, type InitOptions, type OpenCredentials } from './init';
@@ -63,10 +63,6 @@ export class Repository {
   chunks(readable: Readable | AsyncIterable<Uint8Array>): AsyncIterable<Buffer> {
     const { minSize, avgSize, maxSize } = this.config.chunker;
     return chunkStream(readable, this.gear, { minSize, avgSize, maxSize });
-  }
-
-  contentIdOf(data: Buffer): string {
-    return contentId(this.key, data).toString('hex');
   }
 
   async saveBlob(type: BlobType, data: Buffer, signal?: AbortSignal) {

@@ -33,7 +33,8 @@ const uint = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 const UINT_RE = /^(0|[1-9][0-9]{0,19})$/;
 const UINT_MSG = 'must be an unsigned integer as a decimal string';
 const uintString = z.string().regex(UINT_RE, UINT_MSG);
-const nsString = z.string().regex(/^(0|-?[1-9][0-9]{0,19})$/, 'must be nanoseconds since the epoch as a decimal string');
+const NS_RE = /^(0|-?[1-9][0-9]{0,19})$/;
+const nsString = z.string().regex(NS_RE, 'must be nanoseconds since the epoch as a decimal string');
 const ID_RE = /^[0-9a-f]{64}$/;
 const ID_MSG = 'must be a content id (64 lowercase hex characters)';
 const blobId = z.string().regex(ID_RE, ID_MSG);
@@ -93,8 +94,7 @@ export function isPlainValidTree(value: unknown): value is Tree {
 }
 
 const TYPE_FIELDS: Record<NodeType, string | null> = { file: 'content', dir: 'subtree', symlink: 'linkTarget', fifo: null, chardev: 'rdev', blockdev: 'rdev' };
-const COMMON_FIELDS = new Set(['name', 'type', 'mode', 'uid', 'gid', 'user', 'group', 'mtimeNs', 'ctimeNs', 'size', 'inode', 'dev', 'links']);
-const NS_RE = /^(0|-?[1-9][0-9]{0,19})$/;
+const COMMON_FIELDS = new Set(['type', ...Object.keys(common)]);
 
 function isPlainValidNode(n: unknown): boolean {
   if (!isRecord(n)) return false;

@@ -175,11 +175,9 @@ class Archiver {
     this.listed.delete(dir);
     const { names: kept, stats: first } = await listing;
     const nodes: TreeNode[] = [];
-    // lstat a window of entries at once: one at a time, an unchanged re-backup spent ~40% of its time
-    // waiting for the next lstat to come back from the thread pool.
     for (let start = 0; start < kept.length; start += STAT_WINDOW) {
       const window = kept.slice(start, start + STAT_WINDOW);
-      const stats = start === 0 ? first : await Promise.all(window.map((name) => this.stat(join(dir, name))));
+      const stats = start === 0 ? first : await this.statAll(dir, window);
       for (const [i, name] of window.entries()) this.prereadIfSmall(join(dir, name), stats[i], parent.get(name));
       // Subdirectories the walk will enter, in order: the next few are listed and pre-read meanwhile.
       const subdirs = window.flatMap((name, i) => {
@@ -219,7 +217,12 @@ class Archiver {
     }
     names.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
     const kept = names.filter((name) => !this.excluded(join(dir, name)));
-    return { names: kept, stats: await Promise.all(kept.slice(0, STAT_WINDOW).map((name) => this.stat(join(dir, name)))) };
+    return { names: kept, stats: await this.statAll(dir, kept.slice(0, STAT_WINDOW)) };
+  }
+
+  /** lstat of `names` in `dir` at once (a window: one at a time, an unchanged re-backup waited ~40% of its time). */
+  private statAll(dir: string, names: string[]): Promise<(BigIntStats | null)[]> {
+    return Promise.all(names.map((name) => this.stat(join(dir, name))));
   }
 
   /**

@@ -25,9 +25,9 @@ export type FetchedBlob = { id: string; data: Buffer; error?: undefined } | { id
 export type PackReadResult = { read: PackRead; bytes: Buffer; error?: undefined } | { read: PackRead; bytes?: undefined; error: unknown };
 
 /**
- * Pack reads in flight. Restores are CPU-bound here (decrypt, decompress, re-hash, file syscalls), so two
- * reads keep the link busy: on the 1 GiB bench corpus 2 and 4 restore in the same time (16.1 vs 16.3 s)
- * while 4 peaks at 329 MB RSS against 291 MB for 2.
+ * Pack reads in flight: one per restore worker on a 2-core machine, each into its own MAX_READ buffer.
+ * Before the workers, 2 and 4 restored the 1 GiB bench corpus in the same time (16.1 vs 16.3 s) while 4
+ * peaked at 329 MB RSS against 291 MB for 2.
  */
 export const READS_IN_FLIGHT = 2;
 
@@ -55,13 +55,11 @@ export async function readPacks(source: Pick<BlobSource, 'locateBlob' | 'readPac
     try {
       let bytes: Buffer;
       try {
-        bytes = await source.readPackRange(read.packId, read.offset, read.length, signal, buffer);
+        bytes = await readShared(source, read, buffer, signal);
       } catch (error) {
         if (signal?.aborted || isAbortError(error)) throw error;
         return await handlers.onRead({ read, error });
       }
-      // A store may return its own buffer (a longer stream than asked): the workers need shared memory.
-      if (!(bytes.buffer instanceof SharedArrayBuffer)) bytes = inSharedMemory(bytes, buffer);
       await handlers.onRead({ read, bytes });
     } finally {
       buffers.give(buffer);
@@ -105,8 +103,22 @@ export class ReadBuffers {
   }
 }
 
+/**
+ * Bytes [offset, offset + length) of a pack, in shared memory (the workers open blobs in place): read into
+ * `buffer` (from ReadBuffers), or copied there when the store returned a buffer of its own.
+ */
+export async function readShared(
+  source: Pick<BlobSource, 'readPackRange'>,
+  range: { packId: string; offset: number; length: number },
+  buffer: Buffer,
+  signal?: AbortSignal,
+): Promise<Buffer> {
+  const bytes = await source.readPackRange(range.packId, range.offset, range.length, signal, buffer);
+  return bytes.buffer instanceof SharedArrayBuffer ? bytes : inSharedMemory(bytes, buffer);
+}
+
 /** `bytes` copied into `spare` when it fits, else into new shared memory. */
-export function inSharedMemory(bytes: Buffer, spare: Buffer): Buffer {
+function inSharedMemory(bytes: Buffer, spare: Buffer): Buffer {
   const into = bytes.length <= spare.length ? spare : Buffer.from(new SharedArrayBuffer(bytes.length));
   bytes.copy(into);
   return into.subarray(0, bytes.length);

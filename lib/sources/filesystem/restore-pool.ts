@@ -54,6 +54,18 @@ interface FatalReply extends Reply {
   fatal?: { name: string; message: string; stack?: string };
 }
 
+/** The SharedArrayBuffer under `bytes`: the workers read the blobs in place. */
+function sharedBuffer(bytes: Buffer, op: string): SharedArrayBuffer {
+  if (!(bytes.buffer instanceof SharedArrayBuffer)) throw new TypeError(`RestorePool.${op}: the read must be in a SharedArrayBuffer`);
+  return bytes.buffer;
+}
+
+/** `blobs` with their starts relative to the whole shared buffer instead of `bytes`. */
+function inBuffer<B extends { start: number }>(bytes: Buffer, blobs: B[]): B[] {
+  const base = bytes.byteOffset;
+  return base === 0 ? blobs : blobs.map((b) => ({ ...b, start: b.start + base }));
+}
+
 /** Workers: every core. The main thread only plans, reads packs and keeps count while they run. */
 export function defaultRestoreWorkers(): number {
   return Math.max(1, availableParallelism());
@@ -75,11 +87,8 @@ export class RestorePool {
 
   /** Opens the blobs of one pack read held in `bytes` (shared memory) and writes them where they go. */
   async restore(bytes: Buffer, pack: string, blobs: BlobJob[]): Promise<BlobOutcome[]> {
-    if (!(bytes.buffer instanceof SharedArrayBuffer)) throw new TypeError('RestorePool.restore: the read must be in a SharedArrayBuffer');
-    const base = bytes.byteOffset;
-    const shifted = base === 0 ? blobs : blobs.map((b) => ({ ...b, start: b.start + base }));
     const weight = blobs.reduce((n, b) => n + b.rawLength, 0);
-    const reply = await this.pool.run<FatalReply & { blobs?: BlobOutcome[] }>({ op: 'restore', buf: bytes.buffer, pack, blobs: shifted }, [], weight);
+    const reply = await this.pool.run<FatalReply & { blobs?: BlobOutcome[] }>({ op: 'restore', buf: sharedBuffer(bytes, 'restore'), pack, blobs: inBuffer(bytes, blobs) }, [], weight);
     if (reply.fatal || !reply.blobs) throw workerError(RestoreWorkerError, 'restore worker', reply.fatal);
     return reply.blobs;
   }
@@ -97,12 +106,11 @@ export class RestorePool {
    * order; each result is its plaintext (a view of that buffer, never reused) or why it did not open.
    */
   async open(bytes: Buffer, pack: string, blobs: { id: string; start: number; length: number; rawLength: number }[]): Promise<({ data: Buffer; error?: undefined; integrity?: undefined } | { data?: undefined; error: string; integrity?: boolean })[]> {
-    if (!(bytes.buffer instanceof SharedArrayBuffer)) throw new TypeError('RestorePool.open: the read must be in a SharedArrayBuffer');
-    const base = bytes.byteOffset;
+    const buf = sharedBuffer(bytes, 'open');
     const rawTotal = blobs.reduce((n, b) => n + b.rawLength, 0);
     const out = new ArrayBuffer(rawTotal);
     type OpenReply = FatalReply & { out?: ArrayBuffer; blobs?: { error?: string; integrity?: boolean; length: number }[] };
-    const reply = await this.pool.run<OpenReply>({ op: 'open', buf: bytes.buffer, pack, blobs: blobs.map((b) => ({ ...b, start: b.start + base })), out }, [out], rawTotal);
+    const reply = await this.pool.run<OpenReply>({ op: 'open', buf, pack, blobs: inBuffer(bytes, blobs), out }, [out], rawTotal);
     if (reply.fatal || !reply.blobs || !reply.out) throw workerError(RestoreWorkerError, 'restore worker', reply.fatal);
     let at = 0;
     const opened = Buffer.from(reply.out);

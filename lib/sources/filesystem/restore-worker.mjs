@@ -55,19 +55,28 @@ port.on('message', (m) => {
   if (m.blobs) for (const b of m.blobs) collectGarbage(b.length);
 });
 
+/**
+ * The plaintext of `blob` (its sealed box is bytes[start, start + length)), a view of the opener's scratch
+ * memory valid until the next call; or the reason it does not open or verify. Other errors throw.
+ */
+function openOne(bytes, pack, blob) {
+  try {
+    return { plaintext: opener.open(bytes.subarray(blob.start, blob.start + blob.length), Buffer.from(blob.id, 'hex'), blob.rawLength, `blob ${blob.id} in pack ${pack}`) };
+  } catch (err) {
+    if (!(err instanceof BlobIntegrityError)) throw err;
+    return { error: err.message };
+  }
+}
+
 function openBlobs({ buf, pack, blobs, out }) {
   const bytes = Buffer.from(buf);
   const into = Buffer.from(out);
   let at = 0;
   return blobs.map((blob) => {
-    try {
-      const plaintext = opener.open(bytes.subarray(blob.start, blob.start + blob.length), Buffer.from(blob.id, 'hex'), blob.rawLength, `blob ${blob.id} in pack ${pack}`);
-      at += plaintext.copy(into, at);
-      return { length: plaintext.length };
-    } catch (err) {
-      if (!(err instanceof BlobIntegrityError)) throw err;
-      return { error: err.message, integrity: true, length: 0 };
-    }
+    const { plaintext, error } = openOne(bytes, pack, blob);
+    if (!plaintext) return { error, integrity: true, length: 0 };
+    at += plaintext.copy(into, at);
+    return { length: plaintext.length };
   });
 }
 
@@ -76,13 +85,8 @@ function restoreBlobs({ buf, pack, blobs }) {
   /** Write handles of this job's temp files, closed at the end. */
   const handles = new Map();
   const out = blobs.map((blob) => {
-    let plaintext;
-    try {
-      plaintext = opener.open(bytes.subarray(blob.start, blob.start + blob.length), Buffer.from(blob.id, 'hex'), blob.rawLength, `blob ${blob.id} in pack ${pack}`);
-    } catch (err) {
-      if (!(err instanceof BlobIntegrityError)) throw err;
-      return { error: err.message, integrity: true, writes: [], files: [] };
-    }
+    const { plaintext, error } = openOne(bytes, pack, blob);
+    if (!plaintext) return { error, integrity: true, writes: [], files: [] };
     const writes = blob.writes.map(({ tmp, position }) => {
       try {
         let fd = handles.get(tmp);

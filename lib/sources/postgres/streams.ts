@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import type { MasterKey } from '../../repo/crypto/master-key';
 import type { BlobLocation } from '../../repo/index';
-import { inSharedMemory, otherCopyMayHelp, ReadBuffers } from '../filesystem/blob-fetcher';
+import { otherCopyMayHelp, readShared, ReadBuffers } from '../filesystem/blob-fetcher';
 import { MAX_READ } from '../filesystem/pack-reads';
 import { RestorePool } from '../filesystem/restore-pool';
 
@@ -131,7 +131,7 @@ export async function* readContent(repo: BlobReader, ids: readonly string[], sig
     let entry = reads.get(i);
     if (!entry) {
       const buffer = buffers.take(r.length);
-      const bytes = readPackRange.call(repo, r.packId, r.offset, r.length, signal, buffer).then((b) => (b.buffer instanceof SharedArrayBuffer ? b : inSharedMemory(b, buffer)));
+      const bytes = readShared({ readPackRange: readPackRange.bind(repo) }, r, buffer, signal);
       bytes.catch(() => {});
       reads.set(i, (entry = { buffer, bytes }));
     }
