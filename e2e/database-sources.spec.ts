@@ -2,7 +2,9 @@
 // a throwaway cluster whose archive_command is the real `lifeboat wal-push` into that target's repository,
 // the source added through the form (with a password), a logical dump and a base backup taken by the worker,
 // the source page showing both restore points and the continuous recovery window (newest archived WAL,
-// achieved RPO), then "Restore to staging database" with its progress bar and the validation result. The
+// achieved RPO), then "Restore to staging database" with its progress bar and the validation result, then
+// "Restore to a point in time": rows written at T2 and T3 after the base backup, recovery to a moment between
+// them picked in the browser, the copy on the staging server holding the T2 rows and not the T3 rows. The
 // password never comes back from the API or in the page.
 import { expect, test } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
@@ -21,6 +23,8 @@ const CLI = join(process.cwd(), 'bin/lifeboat.mjs');
 const PASSWORD = `e2e-Pw-${Date.now().toString(36)}-not-shown`;
 const work = mkdtempSync(join(tmpdir(), 'lifeboat-e2e-db-'));
 let cluster: Cluster | undefined;
+// The browser's time zone for the point-in-time input: UTC, so the test can type what it means.
+test.use({ timezoneId: 'UTC' });
 
 test.afterAll(async () => {
   await cluster?.stop().catch(() => {});
@@ -120,8 +124,45 @@ test('a PostgreSQL source: restore points, recovery window, restore to a staging
   await expect(result).toContainText('smoke ok: SELECT 1 FROM orders WHERE id = 4999');
   expect(await sql(port, 'shop_from_console', 'SELECT count(*)::int AS n FROM orders')).toEqual([{ n: 5000 }]);
 
-  // The password is stored but never answered, nor rendered.
+  // Point-in-time recovery from the browser. Rows at T2, the chosen moment, rows at T3; a WAL switch archives them.
   const sourceId = page.url().split('/').pop()!;
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  await sql(port, 'shop', 'INSERT INTO orders SELECT g, 1 FROM generate_series(5001, 5100) g');
+  await sleep(1500);
+  const moment = new Date(Math.floor(Date.now() / 1000) * 1000);
+  await sleep(1500);
+  await sql(port, 'shop', 'INSERT INTO orders SELECT g, 2 FROM generate_series(5101, 5200) g');
+  await sql(port, 'postgres', 'SELECT pg_switch_wal()');
+  const windowTo = async () => Date.parse((await (await api.get(`/api/sources/${sourceId}/recovery-window`)).json()).recoveryWindow.systems[0]?.to ?? 0);
+  await expect.poll(windowTo, { timeout: 60_000 }).toBeGreaterThan(moment.getTime() + 1500);
+
+  // A moment outside the window is refused before anything runs, naming the window.
+  const refuse = async (targetTime: string) => api.post(`/api/sources/${sourceId}/recover-database`, { data: { targetTime, targetDatabase: 'shop_never' } });
+  const early = await refuse('2001-01-01T00:00:00Z');
+  expect(early.status()).toBe(400);
+  expect(JSON.stringify(await early.json())).toMatch(/before the recovery window, which starts at/);
+  const future = await refuse(new Date(Date.now() + 3_600_000).toISOString());
+  expect(JSON.stringify(await future.json())).toMatch(/in the future/);
+
+  await page.reload();
+  await expect(page.getByTestId('recovery-timeline')).toBeVisible({ timeout: 30_000 });
+  const pitr = page.getByTestId('pitr-restore');
+  await pitr.getByRole('button', { name: 'Restore to a point in time…' }).click();
+  await pitr.getByLabel('Recover to').fill(moment.toISOString().slice(0, 19));
+  await expect(pitr.getByLabel('Database to recover')).toHaveValue('shop');
+  await pitr.getByLabel('New database name').fill('shop_at_t2');
+  await pitr.getByRole('button', { name: 'Recover', exact: true }).click();
+  await expect(pitr.getByTestId('job-progress')).toBeVisible();
+  const recovered = pitr.getByTestId('pitr-result');
+  await expect(recovered).toBeVisible({ timeout: 180_000 });
+  await expect(recovered.getByTestId('restore-db-validation')).toHaveText(/validation ok: 1 tables match the recovered cluster/);
+  await expect(recovered).toContainText('smoke ok: SELECT 1 FROM orders WHERE id = 4999');
+  await expect(recovered).toContainText(/WAL files replayed/);
+  expect(await sql(port, 'shop_at_t2', 'SELECT count(*)::int AS n, max(id) AS top FROM orders')).toEqual([{ n: 5100, top: 5100 }]);
+  // The scratch cluster the worker recovered into is gone.
+  expect(execFileSync('sh', ['-c', `ls -d ${tmpdir()}/lifeboat-pitr-scratch-* 2>/dev/null || true`]).toString().trim()).toBe('');
+
+  // The password is stored but never answered, nor rendered.
   for (const url of ['/api/sources', `/api/sources/${sourceId}`, `/api/sources/${sourceId}/restore-points`, `/api/sources/${sourceId}/recovery-window`, '/api/jobs']) {
     const text = await (await api.get(url)).text();
     expect(text, url).not.toContain(PASSWORD);

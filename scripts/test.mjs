@@ -25,6 +25,7 @@ process.on('SIGINT', () => void cleanup().then(() => process.exit(130)));
 process.on('SIGTERM', () => void cleanup().then(() => process.exit(143)));
 
 const only = process.argv[2]; // optional: "unit" or "e2e"
+const filters = process.argv.slice(3); // optional, after "unit" or "e2e": file or test filters for that runner
 const work = mkdtempSync(join(tmpdir(), 'lifeboat-test-'));
 cleanups.push(async () => rmSync(work, { recursive: true, force: true }));
 const log = (m) => say(m);
@@ -120,7 +121,7 @@ try {
     results.push(['typecheck', { passed: typecheck ? 0 : 1, failed: typecheck ? 1 : 0 }]);
     const out = join(work, 'vitest.json');
     await timed('vitest', () =>
-      run('npx', ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${out}`], { env }).catch((e) => say(e.message)),
+      run('npx', ['vitest', 'run', ...filters, '--reporter=default', '--reporter=json', `--outputFile.json=${out}`], { env }).catch((e) => say(e.message)),
     );
     results.push(['vitest', counts(out, (r) => ({ passed: r.numPassedTests, failed: r.numFailedTests + (r.numTotalTests === 0 ? 1 : 0) + (r.success ? 0 : r.numFailedTests === 0 ? 1 : 0) }))]);
   }
@@ -141,7 +142,7 @@ try {
       await waitForHttp(`${baseUrl}/api/health`, 60_000, 'the console').catch((e) => { throw new Error(`${e.message}\n${web.tail()}\n${worker.tail()}`); });
       const out = join(work, 'playwright.json');
       await timed('playwright', () =>
-        run('npx', ['playwright', 'test'], { env: { ...env, PLAYWRIGHT_JSON_OUTPUT_NAME: out } }).catch((e) => say(e.message)),
+        run('npx', ['playwright', 'test', ...filters], { env: { ...env, PLAYWRIGHT_JSON_OUTPUT_NAME: out } }).catch((e) => say(e.message)),
       );
       results.push(['playwright', counts(out, (r) => ({ passed: r.stats.expected, failed: r.stats.unexpected + r.stats.flaky + (r.stats.expected === 0 ? 1 : 0) }))]);
     } catch (err) {

@@ -2,14 +2,18 @@
 // archive_command is the real `lifeboat wal-push %p` (run by the server as the postgres OS user, configured
 // through --env-file), a repository on RADOS Gateway, `lifeboat database base-backup`, rows written at T1,
 // T2 and T3, then `lifeboat database recover` into new data directories that PostgreSQL itself recovers
-// through `lifeboat wal-fetch`. No mocks.
-import { chown, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+// through `lifeboat wal-fetch`; and the console's point-in-time restore of one database into another server
+// (recoverToDatabase). No mocks.
+import { chmod, chown, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { S3BlobStore, getBuffer } from '../../lib/blob';
+import { S3BlobStore, getBuffer, openBlobStore } from '../../lib/blob';
+import { repositoryLocation } from '../../lib/repo/location';
+import { Repository } from '../../lib/repo/repository';
+import { WalArchive, baseBackupsIn, chooseBaseBackup, recoverToDatabase } from '../../lib/sources/postgres/physical';
 import { deleteTestBucket } from '../../lib/blob/testing';
 import { s3TestEnv } from '../../lib/repo/keys/test-support';
 import { pgTool } from '../../lib/sources/postgres/connection';
@@ -172,6 +176,58 @@ describe('WAL archiving and point-in-time recovery', () => {
     const { r, port: p } = await recover(join(work, 'latest'), ['--latest']);
     expect(r.code, r.stderr + r.stdout).toBe(0);
     expect(await psql(p, "SELECT string_agg(label, ',' ORDER BY id) FROM events WHERE id > 1000")).toBe('T1,T2,T3');
+  }, 200_000);
+
+  it('recovers one database into another server at a time between T2 and T3, validated, leaving no scratch cluster behind', async () => {
+    const opened = openBlobStore(repositoryLocation({}, env));
+    const repo = await Repository.open(opened.store, { passphrase: env.LIFEBOAT_PASSWORD! });
+    // The scratch directory's parent must be reachable by the postgres OS user (work is 0700).
+    const parent = await mkdtemp(join(tmpdir(), 'lifeboat-pitr-parent-'));
+    await chmod(parent, 0o755);
+    try {
+      const wal = await new WalArchive(repo.store, repo.masterKey, systemId).list();
+      const target = { kind: 'time' as const, time: new Date(times.afterT2) };
+      const base = chooseBaseBackup(target, baseBackupsIn(await repo.listSnapshots()), wal);
+      const phases: string[] = [];
+      const opts = {
+        target,
+        walFetch: { command: [process.execPath, CLI], env: env as Record<string, string> },
+        wal,
+        archive: new WalArchive(repo.store, repo.masterKey, systemId),
+        scratchParent: parent,
+        role: 'postgres',
+        database: 'postgres',
+        to: { host: '127.0.0.1', port: barePort, user: 'postgres', database: 'postgres' },
+        targetDatabase: 'events_at_t2',
+        smokeQueries: ["SELECT 1 FROM events WHERE label = 'T2'", "SELECT 1 FROM events WHERE label = 'T3'"],
+        onProgress: (p: { phase: string }) => void (phases.at(-1) !== p.phase && phases.push(p.phase)),
+      };
+      const r = await recoverToDatabase(repo, base, opts);
+      expect(r.stoppedAt).toMatch(/^before commit of transaction \d+/);
+      expect(r.walFilesRestored).toBeGreaterThan(0);
+      expect(r.copy.validation).toMatchObject({ ok: true, tablesChecked: 1 });
+      // The T3 smoke query finds nothing: the copy is of the moment before T3.
+      expect(r.copy.smoke.map((x) => x.ok)).toEqual([true, false]);
+      expect(r.copy.ok).toBe(false);
+      expect(phases).toEqual(expect.arrayContaining(['restore', 'recover', 'copy', 'validate', 'smoke']));
+      const onBare = async (sql: string) => {
+        const out = await run(pgTool('psql'), ['-X', '-At', '-h', '127.0.0.1', '-p', String(barePort), '-U', 'postgres', '-d', 'events_at_t2', '-c', sql]);
+        return out.stdout.trim();
+      };
+      expect(await onBare("SELECT string_agg(label, ',' ORDER BY id) FROM events WHERE id > 1000")).toBe('T1,T2');
+      expect(await onBare('SELECT count(*) FROM events')).toBe('1002');
+      expect(await readdir(parent)).toEqual([]);
+
+      // The same name again is refused before any recovery starts; nothing is left on either side.
+      const t0 = Date.now();
+      await expect(recoverToDatabase(repo, base, opts)).rejects.toThrow(/database events_at_t2 already exists on postgres@127\.0\.0\.1:\d+\/events_at_t2/);
+      expect(Date.now() - t0).toBeLessThan(5000);
+      expect(await readdir(parent)).toEqual([]);
+      expect(await psql(barePort, "SELECT count(*) FROM pg_database WHERE datname LIKE 'lifeboat_restore_%'")).toBe('0');
+    } finally {
+      opened.close();
+      await rm(parent, { recursive: true, force: true });
+    }
   }, 200_000);
 
   it('shows the recovery window and the achieved RPO', async () => {

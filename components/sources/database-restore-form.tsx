@@ -63,7 +63,8 @@ export function DatabaseRestoreForm({ point, servers, sourceName, onDone }: { po
   );
 }
 
-function RestoreOutcome({ result: r }: { result: DatabaseRestoreResult }) {
+/** Where the database went, how long it took, and its validation and smoke results. */
+export function RestoreOutcome({ result: r, against = 'the backup’s' }: { result: DatabaseRestoreResult; against?: string }) {
   const v = r.validation;
   return (
     <div data-testid="restore-db-result" className={r.ok ? 'muted' : 'error'}>
@@ -74,7 +75,7 @@ function RestoreOutcome({ result: r }: { result: DatabaseRestoreResult }) {
         {v === null
           ? 'validation: skipped (no manifest)'
           : v.ok
-            ? `validation ok: ${v.tablesChecked} tables match the backup's row counts and checksums`
+            ? `validation ok: ${v.tablesChecked} tables match ${against} row counts and checksums`
             : `validation FAILED: ${v.mismatchCount} of ${v.tablesChecked} tables differ (${v.mismatches.slice(0, 3).map((m) => `${m.schema}.${m.table}: ${m.problem}`).join(', ')})`}
       </div>
       {r.smoke.map((s, i) => (

@@ -1,15 +1,24 @@
 'use client';
 // The continuous recovery window of a WAL-archived PostgreSQL source, next to its discrete restore points:
 // from / to, the newest archived WAL file and the achieved RPO (now minus its archive time). Read from the
-// repository by GET /api/sources/:id/recovery-window, refreshed every 30 s.
+// repository by GET /api/sources/:id/recovery-window, refreshed every 30 s. A timeline shows the window with
+// the base backups and dumps; "Restore to a point in time" recovers one database into a staging server.
+import { useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
+import type { StagingServer } from '@/lib/catalog/database-restore';
+import type { PublicRestorePoint } from '@/lib/catalog/sources';
 import type { PublicRecoveryWindow } from '@/lib/console/recovery-window';
 import { api } from '../api-client';
+import { RecoveryTimeline } from '../charts/recovery-timeline';
+import { PointInTimeRestoreForm } from './point-in-time-restore-form';
 import { formatMinutes } from './source-list';
 
 const when = (iso: string | null) => (iso ? new Date(iso).toLocaleString() : '–');
 
-export function RecoveryWindowPanel({ sourceId, rpoMinutes }: { sourceId: string; rpoMinutes: number }) {
+type Props = { sourceId: string; rpoMinutes: number; points: PublicRestorePoint[]; canRun: boolean; servers: StagingServer[]; database: string };
+
+export function RecoveryWindowPanel({ sourceId, rpoMinutes, points, canRun, servers, database }: Props) {
+  const [picked, setPicked] = useState<string | null>(null);
   const { data, error, isLoading } = useQuery({
     queryKey: ['recovery-window', sourceId],
     queryFn: () => api<{ recoveryWindow: PublicRecoveryWindow }>(`/api/sources/${sourceId}/recovery-window`).then((r) => r.recoveryWindow),
@@ -38,11 +47,25 @@ export function RecoveryWindowPanel({ sourceId, rpoMinutes }: { sourceId: string
                 {s.baseBackups.length} base backup{s.baseBackups.length === 1 ? '' : 's'} · system {s.systemId}
               </div>
               {s.gapAfter && <div className="error">The archive has a gap after {s.gapAfter}: WAL after it cannot be replayed from older base backups.</div>}
+              {s.from && s.to && (
+                <RecoveryTimeline
+                  from={s.from}
+                  to={s.to}
+                  points={[
+                    ...s.baseBackups.map((b) => ({ time: b.consistentFrom, label: `base backup ${b.snapshotId.slice(0, 8)}`, kind: 'base' as const })),
+                    ...points.filter((p) => p.content === 'postgres-logical').map((p) => ({ time: p.completedAt, label: `dump ${p.snapshotId.slice(0, 8)} (${p.databases.join(', ')})`, kind: 'dump' as const })),
+                  ]}
+                  onPick={canRun ? setPicked : undefined}
+                />
+              )}
+              {s.from && canRun && <PointInTimeRestoreForm sourceId={sourceId} systemId={s.systemId} from={s.from} to={s.to} servers={servers} database={database} chosen={picked} />}
             </div>
           );
         })
       )}
-      <p className="muted">Point-in-time recovery runs from the CLI: <code>lifeboat database recover --to-time …</code> (docs/postgres-pitr.md).</p>
+      <p className="muted">
+        From the console, one database is recovered into a staging server. A whole cluster into a data directory: <code>lifeboat database recover --to-time …</code> (docs/postgres-pitr.md).
+      </p>
     </div>
   );
 }

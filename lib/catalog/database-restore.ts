@@ -10,14 +10,17 @@ import type { Db } from '../db/client';
 import { databaseConfigFor, describeDatabaseConfig, isDatabaseKind, type DatabaseKind, type MysqlConfig, type PostgresConfig } from './database-config';
 import { restorePointContent } from './restore-points';
 import type { RestoreDatabaseData } from '../jobs/restore-database';
+import type { RecoverDatabaseData } from '../jobs/recover-database';
 
-export const databaseRestoreInput = z.object({
-  targetDatabase: z
+const targetDatabaseName = z
     .string({ error: 'is required' })
     .trim()
     .min(1, 'is required')
     .max(63, 'must be at most 63 characters')
-    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'may contain letters, digits and underscores, and must not start with a digit'),
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'may contain letters, digits and underscores, and must not start with a digit');
+
+export const databaseRestoreInput = z.object({
+  targetDatabase: targetDatabaseName,
   /** The source whose server receives the database; default: the restore point's own source. */
   serverSourceId: z.string().trim().min(1).optional(),
   /** Which database of the restore point (required when it holds several). */
@@ -41,31 +44,41 @@ export async function planDatabaseRestore(db: Db, restorePointId: string, raw: u
   const kind = point.source.kind;
   if (!isDatabaseKind(kind)) throw new ApiError('conflict', `This is a ${kind} restore point: restore it into a directory instead`);
   const { content, databases } = restorePointContent(point.summary);
-  if (content === 'postgres-physical') throw new ApiError('conflict', 'This is a PostgreSQL base backup: it is restored by point-in-time recovery (a whole cluster), not into a database');
+  if (content === 'postgres-physical') throw new ApiError('conflict', 'This is a PostgreSQL base backup: it is restored by point-in-time recovery: use “Restore to a point in time” in the recovery window panel');
   if (content === 'files') throw new ApiError('conflict', 'This restore point holds no database dump');
   if (input.database !== undefined && !databases.includes(input.database)) throw fieldError('database', `the restore point holds no database "${input.database}"; it holds: ${databases.join(', ')}`);
   if (input.database === undefined && databases.length !== 1) throw fieldError('database', `the restore point holds ${databases.length} databases (${databases.join(', ')}): choose one`);
 
-  const serverSourceId = input.serverSourceId ?? point.sourceId;
-  const server = serverSourceId === point.sourceId ? point.source : await db.source.findUnique({ where: { id: serverSourceId } });
+  const server = await stagingServer(db, point.source, input.serverSourceId, input.targetDatabase);
+  return {
+    payload: { restorePointId: point.id, serverSourceId: server.sourceId, targetDatabase: input.targetDatabase, database: input.database ?? databases[0] },
+    links: { sourceId: point.sourceId, storageTargetId: point.storageTargetId, restorePointId: point.id },
+    server,
+  };
+}
+
+type SourceRow = NonNullable<Awaited<ReturnType<Db['source']['findUnique']>>>;
+
+/**
+ * The server that receives a restored database: the backed-up source's own (default) or another source of its
+ * kind marked staging; never production (approvals are not built); with complete connection settings; and a
+ * target name the server does not use for itself.
+ */
+async function stagingServer(db: Db, backedUp: SourceRow, serverSourceId: string | undefined, target: string): Promise<DatabaseRestorePlan['server']> {
+  const kind = backedUp.kind as DatabaseKind;
+  const id = serverSourceId ?? backedUp.id;
+  const server = id === backedUp.id ? backedUp : await db.source.findUnique({ where: { id } });
   if (!server) throw fieldError('serverSourceId', 'no such source');
   if (server.kind !== kind) throw fieldError('serverSourceId', `must be a ${kind} source like the backed-up one, not ${server.kind}`);
-  if (server.id !== point.sourceId && server.environment !== 'staging') throw fieldError('serverSourceId', 'must be a source marked staging (or the backed-up source itself)');
+  if (server.id !== backedUp.id && server.environment !== 'staging') throw fieldError('serverSourceId', 'must be a source marked staging (or the backed-up source itself)');
   if (server.environment === 'production') {
     throw new ApiError('conflict', 'Restoring onto a production server needs a second person’s approval, which this version cannot record yet: choose a staging server, or use the CLI (lifeboat database restore) under your change process');
   }
-  const config = databaseConfigFor(kind as DatabaseKind).safeParse(server.config);
+  const config = databaseConfigFor(kind).safeParse(server.config);
   if (!config.success) throw new ApiError('conflict', `Source ${server.name} has incomplete connection settings: complete them first`);
-
-  const target = input.targetDatabase;
   const taken = kind === 'postgres' ? [(config.data as PostgresConfig).database, (config.data as PostgresConfig).maintenanceDatabase, 'template0', 'template1'] : [(config.data as MysqlConfig).database, ...MYSQL_SYSTEM];
   if (taken.some((n) => n.toLowerCase() === target.toLowerCase())) throw fieldError('targetDatabase', `${target} is a database the server already uses: restore into a new name`);
-
-  return {
-    payload: { restorePointId: point.id, serverSourceId: server.id, targetDatabase: target, database: input.database ?? databases[0] },
-    links: { sourceId: point.sourceId, storageTargetId: point.storageTargetId, restorePointId: point.id },
-    server: { sourceId: server.id, name: server.name, environment: server.environment, describe: describeDatabaseConfig(kind as DatabaseKind, config.data) },
-  };
+  return { sourceId: server.id, name: server.name, environment: server.environment, describe: describeDatabaseConfig(kind, config.data) };
 }
 
 export type StagingServer = { id: string; name: string; describe: string; self: boolean };
@@ -82,4 +95,67 @@ export async function stagingServersFor(db: Db, sourceId: string): Promise<Stagi
     if (c.success) out.push({ id: r.id, name: r.name, describe: describeDatabaseConfig(source.kind as DatabaseKind, c.data), self: r.id === source.id });
   }
   return out.sort((a, b) => Number(b.self) - Number(a.self));
+}
+
+export const pointInTimeRestoreInput = z
+  .object({
+    /** Recover up to this moment (ISO 8601 with a zone); or `latest`. */
+    targetTime: z.iso.datetime({ offset: true, error: 'must be a date and time with a zone, like 2024-01-15T10:30:00Z' }).optional(),
+    latest: z.boolean().optional(),
+    targetDatabase: targetDatabaseName,
+    /** The database of the recovered cluster to copy (default: the source's own database). */
+    database: z.string().trim().min(1).max(63).optional(),
+    serverSourceId: z.string().trim().min(1).optional(),
+    systemId: z.string().regex(/^\d+$/, 'must be a PostgreSQL system identifier (digits)').optional(),
+  })
+  .refine((v) => (v.targetTime !== undefined) !== (v.latest === true), { message: 'choose either a target time or the latest point', path: ['targetTime'] });
+
+/** The recovery window as the console reads it (lib/console/recovery-window.ts): from / to per cluster. */
+export type WindowBounds = { systemId: string; from: string | null; to: string | null }[];
+
+export type PointInTimeRestorePlan = {
+  payload: Omit<RecoverDatabaseData, 'jobRunId'>;
+  links: { sourceId: string; storageTargetId: string };
+  server: DatabaseRestorePlan['server'];
+};
+
+/**
+ * A point-in-time restore of one database of a WAL-archived PostgreSQL source into a staging server. The
+ * target time must lie inside the cluster's recovery window (`windows`, read from the repository by the
+ * caller): before it there is no base backup to start from; after it the archive has no WAL to get there.
+ */
+export async function planPointInTimeRestore(db: Db, sourceId: string, raw: unknown, windows: () => Promise<WindowBounds>, now = Date.now()): Promise<PointInTimeRestorePlan> {
+  const input = pointInTimeRestoreInput.parse(raw);
+  const source = await db.source.findUnique({ where: { id: sourceId } });
+  if (!source) throw notFound('Source');
+  if (source.kind !== 'postgres') throw new ApiError('conflict', `Point-in-time recovery needs a WAL-archived PostgreSQL source; ${source.name} is ${source.kind}`);
+  if (!source.storageTargetId) throw new ApiError('conflict', `Source ${source.name} has no storage target`);
+  const server = await stagingServer(db, source, input.serverSourceId, input.targetDatabase);
+  const own = databaseConfigFor('postgres').safeParse(source.config);
+  const database = input.database ?? (own.success ? own.data.database : undefined);
+  if (!database) throw fieldError('database', 'is required: the source names no database');
+
+  const all = (await windows()).filter((w) => w.from !== null && (!input.systemId || w.systemId === input.systemId));
+  if (all.length === 0) throw new ApiError('conflict', input.systemId ? `No recovery window for system ${input.systemId}` : 'This source has no recovery window yet: take a base backup with WAL archiving set up');
+  if (all.length > 1) throw fieldError('systemId', `the source's base backups belong to ${all.length} clusters (${all.map((w) => w.systemId).join(', ')}): choose one`);
+  const w = all[0]!;
+  if (input.targetTime !== undefined) {
+    const t = Date.parse(input.targetTime);
+    const fmt = (iso: string | null) => (iso ? iso.replace('.000Z', 'Z') : '?');
+    if (t > now) throw fieldError('targetTime', 'is in the future');
+    if (t < Date.parse(w.from!)) throw fieldError('targetTime', `is before the recovery window, which starts at ${fmt(w.from)} (the oldest base backup's end)`);
+    if (w.to !== null && t > Date.parse(w.to)) throw fieldError('targetTime', `is after the newest archived WAL (about ${fmt(w.to)}): choose a time up to then, or the latest point`);
+  }
+  return {
+    payload: {
+      sourceId: source.id,
+      systemId: w.systemId,
+      target: input.targetTime !== undefined ? { kind: 'time', time: new Date(input.targetTime).toISOString() } : { kind: 'latest' },
+      database,
+      serverSourceId: server.sourceId,
+      targetDatabase: input.targetDatabase,
+    },
+    links: { sourceId: source.id, storageTargetId: source.storageTargetId },
+    server,
+  };
 }

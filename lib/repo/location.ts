@@ -55,3 +55,21 @@ export function repositoryLocation(opts: LocationOptions, env: Env = process.env
     ...(caBundle ? { caBundle } : {}),
   };
 }
+
+/**
+ * The inverse of repositoryLocation: the environment variables that make a child `lifeboat` (restore_command's
+ * wal-fetch) open the same repository. Holds the S3 secret key: callers write it to a 0600 file only.
+ */
+export function repositoryEnv(config: BlobStoreConfigInput, env: Env = process.env): Record<string, string> {
+  if (config.kind === 'local') return { LIFEBOAT_REPOSITORY: resolve(config.path) };
+  const out: Record<string, string> = {
+    LIFEBOAT_REPOSITORY: `s3://${config.bucket}${config.prefix ? `/${config.prefix}` : ''}`,
+    LIFEBOAT_S3_REGION: config.region ?? 'us-east-1',
+    LIFEBOAT_S3_ACCESS_KEY_ID: config.accessKeyId,
+    LIFEBOAT_S3_SECRET_ACCESS_KEY: config.secretAccessKey,
+    LIFEBOAT_S3_FORCE_PATH_STYLE: String(config.forcePathStyle ?? true),
+  };
+  if (config.endpoint) out.LIFEBOAT_S3_ENDPOINT = config.endpoint;
+  if (env.LIFEBOAT_S3_CA_FILE) out.LIFEBOAT_S3_CA_FILE = resolve(env.LIFEBOAT_S3_CA_FILE);
+  return out;
+}

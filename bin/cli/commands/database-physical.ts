@@ -5,9 +5,8 @@
 //   database archive-check   is the server set up to archive into this repository? (switches a WAL file and waits)
 // They join the `database` group of database.ts. The engine is loaded only when one of them runs.
 import type { Command } from 'commander';
-import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { repositoryLocation } from '../../../lib/repo/location';
+import { repositoryEnv, repositoryLocation } from '../../../lib/repo/location';
 import type { Repository } from '../../../lib/repo/repository';
 import { openRepo, readPassword, type GlobalOptions } from '../context';
 import { EXIT, UsageError } from '../errors';
@@ -27,20 +26,7 @@ export function selfCommand(): string[] {
 
 /** What wal-fetch needs to reach the repository, as environment variables (written to a 0600 file). */
 function walFetchEnv(opts: GlobalOptions): Record<string, string> {
-  const loc = repositoryLocation(opts);
-  const env: Record<string, string> = { LIFEBOAT_PASSWORD: readPassword(opts), LIFEBOAT_CACHE_DIR: 'off' };
-  if (loc.kind === 'local') return { ...env, LIFEBOAT_REPOSITORY: loc.path };
-  const s3 = loc as Extract<typeof loc, { kind: 's3' }>;
-  Object.assign(env, {
-    LIFEBOAT_REPOSITORY: `s3://${s3.bucket}${s3.prefix ? `/${s3.prefix}` : ''}`,
-    LIFEBOAT_S3_REGION: s3.region ?? 'us-east-1',
-    LIFEBOAT_S3_ACCESS_KEY_ID: s3.accessKeyId,
-    LIFEBOAT_S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
-    LIFEBOAT_S3_FORCE_PATH_STYLE: String(s3.forcePathStyle ?? true),
-  });
-  if (s3.endpoint) env.LIFEBOAT_S3_ENDPOINT = s3.endpoint;
-  if (process.env.LIFEBOAT_S3_CA_FILE) env.LIFEBOAT_S3_CA_FILE = resolve(process.env.LIFEBOAT_S3_CA_FILE);
-  return env;
+  return { ...repositoryEnv(repositoryLocation(opts)), LIFEBOAT_PASSWORD: readPassword(opts), LIFEBOAT_CACHE_DIR: 'off' };
 }
 
 /** The WAL listing of one cluster (--system-id) or of every cluster: one listing either way. */

@@ -65,7 +65,7 @@ export type PostgresBackupOptions = {
 
 export type PostgresBackupResult = { snapshotId: string; snapshot: Snapshot; meta: PostgresMeta };
 
-type DbInfo = { name: string; encoding: string | null; collate: string | null; ctype: string | null; localeProvider: string | null; iculocale: string | null; size: number };
+export type DbInfo = { name: string; encoding: string | null; collate: string | null; ctype: string | null; localeProvider: string | null; iculocale: string | null; size: number };
 
 const PROGRESS_EVERY_MS = 250;
 
@@ -180,21 +180,30 @@ async function discover(conn: PgConnection, all: boolean, maintenance: string | 
   try {
     const server = (await client.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]!.v;
     const where = all ? 'WHERE d.datallowconn AND NOT d.datistemplate ORDER BY d.datname' : 'WHERE d.datname = current_database()';
-    const { rows } = await client.query<{ name: string; encoding: string; j: Record<string, unknown>; size: string | null }>(`${DB_INFO_SQL} ${where}`);
-    const str = (v: unknown) => (typeof v === 'string' ? v : null);
-    const databases = rows.map((r) => ({
-      name: r.name,
-      encoding: r.encoding,
-      collate: str(r.j.datcollate),
-      ctype: str(r.j.datctype),
-      localeProvider: str(r.j.datlocprovider),
-      iculocale: str(r.j.daticulocale) ?? str(r.j.datlocale),
-      size: Number(r.size ?? 0),
-    }));
+    const databases = await queryDatabaseInfo(client, where);
     return { server, databases, adminDb: client.database ?? conn.database };
   } finally {
     await closeClient(client, conn, conn.database);
   }
+}
+
+/** What CREATE DATABASE needs to recreate database `name` of the server `client` is connected to; null when there is none. */
+export async function databaseInfo(client: pg.Client, name: string): Promise<DbInfo | null> {
+  return (await queryDatabaseInfo(client, `WHERE d.datname = ${client.escapeLiteral(name)}`))[0] ?? null;
+}
+
+async function queryDatabaseInfo(client: pg.Client, where: string): Promise<DbInfo[]> {
+  const { rows } = await client.query<{ name: string; encoding: string; j: Record<string, unknown>; size: string | null }>(`${DB_INFO_SQL} ${where}`);
+  const str = (v: unknown) => (typeof v === 'string' ? v : null);
+  return rows.map((r) => ({
+    name: r.name,
+    encoding: r.encoding,
+    collate: str(r.j.datcollate),
+    ctype: str(r.j.datctype),
+    localeProvider: str(r.j.datlocprovider),
+    iculocale: str(r.j.daticulocale) ?? str(r.j.datlocale),
+    size: Number(r.size ?? 0),
+  }));
 }
 
 export async function connectMaintenance(conn: PgConnection, maintenance: string | undefined, signal?: AbortSignal): Promise<pg.Client> {

@@ -145,7 +145,7 @@ export async function restorePostgresLogical(repo: PgRestoreRepo, snapshotOrId: 
       await admin.query(`DROP DATABASE ${quoteIdent(target)} WITH (FORCE)`);
       keepScratch = true; // the restored copy is now the only one: never dropped from here on
     }
-    await rename(admin, conn, scratch, target, exists);
+    await renameRestored(admin, conn, scratch, target, exists);
     scratch = undefined;
 
     progress.phase = 'validate';
@@ -187,11 +187,12 @@ function pickDatabase(meta: PostgresMeta, wanted: string | undefined, what: stri
 }
 
 
-async function databaseExists(admin: pg.Client, name: string): Promise<boolean> {
+export async function databaseExists(admin: pg.Client, name: string): Promise<boolean> {
   return ((await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount ?? 0) > 0;
 }
 
-async function createDatabase(admin: pg.Client, conn: PgConnection, name: string, e: DatabaseEntry): Promise<void> {
+/** CREATE DATABASE name from template0 with the encoding and locale of `e` (the backed-up or copied database). */
+export async function createDatabase(admin: pg.Client, conn: PgConnection, name: string, e: Pick<DatabaseEntry, 'encoding' | 'collate' | 'ctype' | 'localeProvider' | 'iculocale'>): Promise<void> {
   const opts = ['TEMPLATE template0'];
   if (e.encoding) opts.push(`ENCODING ${admin.escapeLiteral(e.encoding)}`);
   if (e.collate) opts.push(`LC_COLLATE ${admin.escapeLiteral(e.collate)}`);
@@ -204,7 +205,8 @@ async function createDatabase(admin: pg.Client, conn: PgConnection, name: string
   }
 }
 
-async function rename(admin: pg.Client, conn: PgConnection, scratch: string, target: string, replaced: boolean): Promise<void> {
+/** Renames the restored scratch database to its target; after a replace, a failure keeps the scratch copy and says so. */
+export async function renameRestored(admin: pg.Client, conn: PgConnection, scratch: string, target: string, replaced: boolean): Promise<void> {
   try {
     await admin.query(`ALTER DATABASE ${quoteIdent(scratch)} RENAME TO ${quoteIdent(target)}`);
   } catch (err) {

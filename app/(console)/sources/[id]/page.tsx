@@ -37,7 +37,16 @@ export default async function SourcePage({ params }: { params: Promise<{ id: str
       <p className="muted" data-testid="source-summary">
         {source.kind} · {source.environment} · {source.criticality} · {where} · stored in {source.storageTargetName ?? 'nowhere'}
       </p>
-      {source.kind === 'postgres' && <RecoveryWindowPanel sourceId={source.id} rpoMinutes={source.rpoMinutes} />}
+      {source.kind === 'postgres' && (
+        <RecoveryWindowPanel
+          sourceId={source.id}
+          rpoMinutes={source.rpoMinutes}
+          points={points}
+          canRun={can(user.role, 'jobs:run')}
+          servers={database?.stagingServers ?? []}
+          database={(source.config as { database?: string }).database ?? source.name}
+        />
+      )}
       <h2>Restore points</h2>
       <RestorePointChart points={points} />
       <RestorePointTable

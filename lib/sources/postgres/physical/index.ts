@@ -3,6 +3,7 @@
 export { checkArchiving, type ArchiveCheck, type ArchiveCheckResult } from './archive-check';
 export { BaseBackupError, backupPostgresPhysical, type BaseBackupOptions, type BaseBackupProgress, type BaseBackupRepo, type BaseBackupResult } from './base-backup';
 export { BASE_DIR, BASE_FILE, PHYSICAL_FORMAT, baseBackupsIn, physicalMetaOf, type BaseBackupEntry, type PhysicalMeta } from './format';
+export { recoverToDatabase, type RecoverToDatabaseOptions, type RecoverToDatabaseResult } from './recover-to-database';
 export { RecoverError, recoverPostgres, type RecoverOptions, type RecoverProgress, type RecoverResult } from './recover';
 export {
   WAL_DIR, WalArchive, WalConflictError, WalNameError, walBySystem, checkSystemId, checkWalFileName, parseLsn, segmentOfLsn, systemIdOfDataDir,

@@ -53,6 +53,12 @@ export type RecoverOptions = {
   port?: number;
   listenAddresses?: string;
   socketDir?: string;
+  /**
+   * A throwaway copy read by this process (recover-to-database.ts): no TCP listener, only the socket in
+   * `socketDir` (which must be private), and that socket trusted (the server starts with its own hba_file), so
+   * any role of the copy can be used without knowing its password.
+   */
+  privateTrust?: boolean;
   /** Keep the restored cluster's archive_mode as in the backup (default: set it off). */
   keepArchiving?: boolean;
   /** Start the server and wait for recovery to finish (default true); false leaves it ready to start. */
@@ -90,6 +96,7 @@ export class RecoverError extends Error {
 }
 
 const ENV_FILE = 'lifeboat-wal-fetch.env';
+const TRUST_HBA_FILE = 'lifeboat-private-hba.conf';
 const LOG_FILE = 'lifeboat-recovery.log';
 const BEGIN = '# lifeboat recover: begin';
 const END = '# lifeboat recover: end';
@@ -150,7 +157,8 @@ export async function recoverPostgres(repo: RecoverRepo, base: BaseBackupEntry, 
     if (opts.wal) await primeSpool(dataDir, meta.startWal, opts, owner, runAs);
 
     // 5. Start and watch.
-    await tool('pg_ctl', ['-D', dataDir, '-l', logFile, '-W', 'start'], `starting the recovered cluster in ${dataDir}`).done;
+    const serverOptions = opts.privateTrust ? ['-o', `-c hba_file=${shQuote(join(dataDir, TRUST_HBA_FILE))}`] : [];
+    await tool('pg_ctl', ['-D', dataDir, '-l', logFile, ...serverOptions, '-W', 'start'], `starting the recovered cluster in ${dataDir}`).done;
     started = true;
     const run = opts.wal ? walRunFrom(meta.startWal, opts.wal).run : null;
     const outcome = await waitForPromotion(dataDir, logFile, { ...opts, runAs }, (walFiles, walFile) => {
@@ -185,9 +193,10 @@ export async function recoverPostgres(repo: RecoverRepo, base: BaseBackupEntry, 
   }
 }
 
-type OsUser = { name: string; uid: number; gid: number };
+export type OsUser = { name: string; uid: number; gid: number };
 
-function osUser(name: string): OsUser {
+/** The uid and gid of an OS user (the server's), or a RecoverError naming it. */
+export function osUser(name: string): OsUser {
   const id = (flag: string) => {
     const r = spawnSync('id', [flag, name], { encoding: 'utf8' });
     if (r.status !== 0) throw new RecoverError(`OS user ${name} does not exist (it must own the restored data directory and run the server)`);
@@ -230,6 +239,12 @@ async function writeRecoveryConfig(dataDir: string, opts: RecoverOptions, owner:
       await writeFile(file, text, { mode: 0o600 });
       await own(file);
     }
+  }
+  if (opts.privateTrust) {
+    if (!opts.socketDir || opts.listenAddresses !== '') throw new RecoverError('a privately trusted copy needs its own socket directory and no TCP listener');
+    const hba = join(dataDir, TRUST_HBA_FILE);
+    await writeFile(hba, '# written by lifeboat: a throwaway copy reachable only through its private socket directory\nlocal all all trust\n', { mode: 0o600 });
+    await own(hba);
   }
   const envFile = join(dataDir, ENV_FILE);
   const env = Object.entries(opts.walFetch.env).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join('\n');

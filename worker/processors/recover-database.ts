@@ -1,0 +1,129 @@
+// Processor: point-in-time recovery of one database of a WAL-archived PostgreSQL source into a NEW database on
+// a staging server (lib/jobs/recover-database.ts). Picks the newest base backup of the source that fits the
+// target, recovers the cluster into a private scratch directory with restore_command = `lifeboat wal-fetch`
+// (the repository's location and password go to a 0600 file inside that directory, removed after recovery),
+// copies the database to the staging server and validates the copy against the recovered cluster (row counts,
+// checksums) and the source's smoke queries. A copy that fails validation is recorded as failed with the
+// report. Defence in depth: a production target server is refused here too (approvals are not built yet).
+import { fileURLToPath } from 'node:url';
+import { readEnv } from '../../lib/config/env';
+import { loadDatabaseSource, pgConnectionOf, type DatabaseSource } from '../../lib/catalog/database-connections';
+import { openTargetRepository } from '../../lib/catalog/repositories';
+import { repositoryPassword } from '../../lib/catalog/repository-password';
+import type { recoverDatabaseJob } from '../../lib/jobs/recover-database';
+import type { Progress } from '../../lib/jobs/reporter';
+import { repositoryEnv } from '../../lib/repo/location';
+import { blobConfigFor } from '../../lib/storage-targets/catalog';
+import { PermanentJobError, type JobHandler } from '../processor';
+
+const MAX_MISMATCHES = 50;
+type Phase = 'restore' | 'verify' | 'recover' | 'done' | 'copy' | 'validate' | 'smoke';
+const phaseSpan: Record<Phase, readonly [number, number]> = { restore: [0.03, 0.4], verify: [0.4, 0.45], recover: [0.45, 0.7], done: [0.7, 0.72], copy: [0.72, 0.92], validate: [0.92, 0.97], smoke: [0.97, 0.99] };
+const phaseStep: Record<Phase, string> = {
+  restore: 'unpacking the base backup',
+  verify: 'checking the base backup against its manifest',
+  recover: 'replaying archived WAL',
+  done: 'recovery finished',
+  copy: 'copying the database to the staging server',
+  validate: 'validating row counts and checksums',
+  smoke: 'running smoke queries',
+};
+/** The CLI the recovered server runs as restore_command (`wal-fetch`). */
+const CLI = fileURLToPath(new URL('../../bin/lifeboat.mjs', import.meta.url));
+
+export const recoverDatabase: JobHandler<typeof recoverDatabaseJob.schema> = async (data, { db, reporter, signal }) => {
+  const source = await db.source.findUnique({ where: { id: data.sourceId }, include: { storageTarget: true } });
+  if (!source) throw new PermanentJobError(`source ${data.sourceId} no longer exists`);
+  if (!source.storageTarget) throw new PermanentJobError(`source ${source.name} has no storage target`);
+  const server = await db.source.findUnique({ where: { id: data.serverSourceId } });
+  if (!server) throw new PermanentJobError(`source ${data.serverSourceId} (the target server) no longer exists`);
+  if (source.kind !== 'postgres' || server.kind !== 'postgres') throw new PermanentJobError('point-in-time recovery needs PostgreSQL sources on both sides');
+  if (server.environment === 'production') throw new PermanentJobError(`source ${server.name} is production: restoring onto it needs an approval, which this version cannot record`);
+  const { LIFEBOAT_SECRET_KEY } = readEnv(['LIFEBOAT_SECRET_KEY']);
+  let target: DatabaseSource;
+  let backedUp: DatabaseSource;
+  try {
+    target = loadDatabaseSource(server, LIFEBOAT_SECRET_KEY);
+    backedUp = source.id === server.id ? target : loadDatabaseSource(source, LIFEBOAT_SECRET_KEY);
+  } catch (err) {
+    throw new PermanentJobError((err as Error).message);
+  }
+  if (target.kind !== 'postgres' || backedUp.kind !== 'postgres') throw new PermanentJobError('point-in-time recovery needs PostgreSQL sources on both sides');
+
+  await reporter.step('opening the repository', { fraction: 0.01 });
+  const { repo, close } = await openTargetRepository(db, source.storageTarget, LIFEBOAT_SECRET_KEY, { create: false, signal });
+  const lock = await repo.lock('restore', { signal });
+  const jobSignal = AbortSignal.any([signal, lock.signal]);
+  try {
+    const { WalArchive, baseBackupsIn, chooseBaseBackup, recoverToDatabase } = await import('../../lib/sources/postgres/physical');
+    const bases = baseBackupsIn(await repo.listSnapshots(jobSignal)).filter((b) => b.snapshot.source.name === source.name && (!data.systemId || b.physical.systemId === data.systemId));
+    const systemId = data.systemId ?? bases[0]?.physical.systemId;
+    if (!systemId) throw new PermanentJobError(`the repository holds no base backup of source ${source.name}`);
+    const archive = new WalArchive(repo.store, repo.masterKey, systemId, repo.config.compression.level);
+    const wal = await archive.list(jobSignal);
+    const recoveryTarget = data.target.kind === 'time' ? { kind: 'time' as const, time: new Date(data.target.time) } : { kind: 'latest' as const };
+    let base;
+    try {
+      base = chooseBaseBackup(recoveryTarget, bases.filter((b) => b.physical.systemId === systemId), wal);
+    } catch (err) {
+      throw new PermanentJobError((err as Error).message);
+    }
+    await reporter.step(`recovering from base backup ${base.id.slice(0, 8)}`, { fraction: 0.02 });
+    const walFetchEnv = { ...repositoryEnv(blobConfigFor(source.storageTarget, LIFEBOAT_SECRET_KEY)), LIFEBOAT_PASSWORD: await repositoryPassword(db, source.storageTarget, LIFEBOAT_SECRET_KEY), LIFEBOAT_CACHE_DIR: 'off' };
+
+    let phase: Phase | '' = '';
+    const result = await recoverToDatabase(repo, base, {
+      target: recoveryTarget,
+      walFetch: { command: [process.execPath, CLI], env: walFetchEnv },
+      wal,
+      archive,
+      role: backedUp.config.user,
+      database: data.database,
+      to: pgConnectionOf(target.config, target.password, target.config.maintenanceDatabase),
+      targetDatabase: data.targetDatabase,
+      smokeQueries: backedUp.config.smokeQueries,
+      signal: jobSignal,
+      onProgress: (p) => {
+        const [from, to] = phaseSpan[p.phase];
+        const share = p.phase === 'recover' ? ('walFraction' in p ? (p.walFraction ?? 0) : 0) : p.bytesTotal ? Math.min(1, p.bytesDone / p.bytesTotal) : 0;
+        const progress: Progress = { fraction: from + (to - from) * share, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal };
+        if (p.phase !== phase) {
+          phase = p.phase;
+          void reporter.step(phaseStep[p.phase], progress);
+        } else void reporter.progress(progress);
+      },
+    });
+    const c = result.copy;
+    const v = c.validation;
+    const summary = {
+      engine: 'postgres',
+      pointInTime: data.target.kind === 'time' ? data.target.time : 'latest',
+      baseBackup: result.baseBackup,
+      stoppedAt: result.stoppedAt,
+      lastTransactionTime: result.lastTransactionTime,
+      walFilesRestored: result.walFilesRestored,
+      recoverySeconds: result.recoverySeconds,
+      server: `${target.config.user}@${target.config.host}:${target.config.port}/${c.targetDatabase}`,
+      serverSourceId: server.id,
+      serverSourceName: server.name,
+      sourceDatabase: c.sourceDatabase,
+      targetDatabase: c.targetDatabase,
+      bytes: c.bytes,
+      seconds: result.seconds,
+      ok: c.ok,
+      validation: { ok: v.ok, algorithm: v.algorithm, tablesChecked: v.tablesChecked, mismatches: v.mismatches.slice(0, MAX_MISMATCHES), mismatchCount: v.mismatches.length, extraTables: v.extraTables.slice(0, MAX_MISMATCHES) },
+      smoke: c.smoke,
+    };
+    await db.restoreRequest.updateMany({ where: { jobRunId: data.jobRunId }, data: { status: c.ok ? 'succeeded' : 'failed' } });
+    if (c.ok) return { status: 'succeeded', result: summary };
+    const failedSmoke = c.smoke.filter((s) => !s.ok).length;
+    const why = [!v.ok ? `validation found ${v.mismatches.length} table(s) differing from the recovered cluster` : '', failedSmoke ? `${failedSmoke} smoke query(ies) failed` : ''].filter(Boolean).join(' and ');
+    return { status: 'failed', result: summary, error: `database ${c.targetDatabase} was recovered but ${why}` };
+  } catch (err) {
+    await db.restoreRequest.updateMany({ where: { jobRunId: data.jobRunId }, data: { status: 'failed' } }).catch(() => {});
+    throw err;
+  } finally {
+    await lock.release().catch(() => {});
+    close();
+  }
+};
