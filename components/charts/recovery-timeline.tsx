@@ -1,7 +1,8 @@
 'use client';
 // One line of time with what can be restored: the continuous recovery window of a WAL-archived cluster as a
-// band (any moment in it), base backups as diamonds and the discrete restore points (dumps) as dots. A click
-// inside the band picks that moment for "Restore to a point in time".
+// band (any moment in it), base backups as diamonds, the discrete restore points (dumps) as dots, and now: the
+// gap between the band's end and now is what a disaster would lose. A click inside the band picks that moment
+// for "Restore to a point in time".
 import type { MouseEvent } from 'react';
 
 export type TimelinePoint = { time: string; label: string; kind: 'base' | 'dump' };
@@ -11,13 +12,13 @@ const H = 64;
 const PAD = 12;
 const fmt = (t: number) => new Date(t).toLocaleString(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' });
 
-export function RecoveryTimeline({ from, to, points, onPick }: { from: string; to: string; points: TimelinePoint[]; onPick?: (iso: string) => void }) {
+export function RecoveryTimeline({ from, to, points, onPick, now = Date.now() }: { from: string; to: string; points: TimelinePoint[]; onPick?: (iso: string) => void; now?: number }) {
   const a = Date.parse(from);
   const b = Date.parse(to);
-  const times = [a, b, ...points.map((p) => Date.parse(p.time))];
+  const times = [a, b, now, ...points.map((p) => Date.parse(p.time))];
   const lo = Math.min(...times);
-  const hi = Math.max(...times);
-  const span = Math.max(hi - lo, 60_000);
+  const span = Math.max(Math.max(...times) - lo, 60_000);
+  const hi = lo + span;
   const x = (t: number) => PAD + ((t - lo) / span) * (W - 2 * PAD);
   const pick = (e: MouseEvent<SVGRectElement>) => {
     const box = e.currentTarget.ownerSVGElement!.getBoundingClientRect();
@@ -43,10 +44,13 @@ export function RecoveryTimeline({ from, to, points, onPick }: { from: string; t
             </circle>
           );
         })}
+        <line x1={x(now)} x2={x(now)} y1={14} y2={50} stroke="#cf222e" strokeDasharray="3 2">
+          <title>{`now, ${fmt(now)}`}</title>
+        </line>
         <text x={PAD} y={60} fontSize={12} fill="#5d6b7a">{fmt(lo)}</text>
         <text x={W - PAD} y={60} fontSize={12} fill="#5d6b7a" textAnchor="end">{fmt(hi)}</text>
       </svg>
-      <figcaption className="muted">band: continuous recovery window · ◆ base backup · ● dump</figcaption>
+      <figcaption className="muted">band: continuous recovery window · ◆ base backup · ● dump · red line: now</figcaption>
     </figure>
   );
 }
