@@ -136,6 +136,14 @@ test('a PostgreSQL source: restore points, recovery window, restore to a staging
   const windowTo = async () => Date.parse((await (await api.get(`/api/sources/${sourceId}/recovery-window`)).json()).recoveryWindow.systems[0]?.to ?? 0);
   await expect.poll(windowTo, { timeout: 60_000 }).toBeGreaterThan(moment.getTime() + 1500);
 
+  // Reading the window recorded its end: the source list's achieved RPO counts the archived WAL.
+  const listed = (await (await api.get('/api/sources')).json()).sources.find((x: { id: string }) => x.id === sourceId);
+  expect(listed).toMatchObject({ rpoFrom: 'WAL', rpoStatus: 'green' });
+  expect(Date.parse(listed.walArchivedAt)).toBe(await windowTo());
+  expect(Date.parse(listed.walArchivedAt)).toBeGreaterThan(Date.parse(listed.lastRestorePointAt));
+  await page.goto('/sources');
+  await expect(page.getByTestId(`source-${name}`)).toContainText('(archived WAL)');
+
   // A moment outside the window is refused before anything runs, naming the window.
   const refuse = async (targetTime: string) => api.post(`/api/sources/${sourceId}/recover-database`, { data: { targetTime, targetDatabase: 'shop_never' } });
   const early = await refuse('2001-01-01T00:00:00Z');
@@ -144,7 +152,7 @@ test('a PostgreSQL source: restore points, recovery window, restore to a staging
   const future = await refuse(new Date(Date.now() + 3_600_000).toISOString());
   expect(JSON.stringify(await future.json())).toMatch(/in the future/);
 
-  await page.reload();
+  await page.goto(`/sources/${sourceId}`);
   await expect(page.getByTestId('recovery-timeline')).toBeVisible({ timeout: 30_000 });
   const pitr = page.getByTestId('pitr-restore');
   await pitr.getByRole('button', { name: 'Restore to a point in time…' }).click();

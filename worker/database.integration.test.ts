@@ -23,6 +23,7 @@ import { createSource, getSource, listRestorePoints, listSources, updateSource }
 import { planDatabaseRestore, stagingServersFor } from '../lib/catalog/database-restore';
 import { getJobRun } from '../lib/console/jobs';
 import { recoveryWindowForSource } from '../lib/console/recovery-window';
+import { refreshWalStatus } from './wal-status';
 import { ensurePostgres as ensurePostgresUntyped } from '../scripts/services/postgres.mjs';
 import { ensureMariadb as ensureMariadbUntyped } from '../scripts/services/mariadb.mjs';
 import { freePort } from '../scripts/services/util.mjs';
@@ -191,6 +192,14 @@ describe('database sources in the worker', () => {
 
     // The window panel for a logical-only source says why there is no window.
     expect(await recoveryWindowForSource(db, source.id, secretKey)).toMatchObject({ available: false, reason: expect.stringMatching(/No base backup/) });
+    // The worker's WAL status round reads it too: without a base backup, archived WAL does not count for the RPO.
+    await db.source.update({ where: { id: source.id }, data: { walArchivedAt: new Date() } });
+    expect((await listSources(db, { id: source.id }))[0]!.rpoFrom).toBe('WAL');
+    const warnings: unknown[] = [];
+    expect(await refreshWalStatus(db, secretKey, { warn: (...a: unknown[]) => void warnings.push(a) } as never)).toBeGreaterThanOrEqual(1);
+    expect(warnings).toEqual([]);
+    expect((await db.source.findUniqueOrThrow({ where: { id: source.id } })).walArchivedAt).toBeNull();
+    expect((await listSources(db, { id: source.id }))[0]!.rpoFrom).toBe('restore point');
 
     for (const [queue, id] of [['backup', backup.jobRunId], ['restore-database', restore.jobRunId], ['restore-database', again.jobRunId]] as const) {
       expect(await jobTraces(queue, id)).not.toContain(PASSWORD);

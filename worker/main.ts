@@ -10,10 +10,11 @@ import { log } from '../lib/log';
 import { makeProcessor } from './processor';
 import { reconcileStaleRuns } from './reconcile';
 import { handlers } from './handlers';
+import { scheduleWalStatus } from './wal-status';
 import type { z } from 'zod';
 import type { JobDefinition } from '../lib/jobs/define';
 
-const env = readEnvOrExit(['DATABASE_URL', 'REDIS_URL', 'LIFEBOAT_SECRET_KEY', 'LIFEBOAT_WORKER_CONCURRENCY', 'LIFEBOAT_WORKER_SHUTDOWN_GRACE_SECONDS']);
+const env = readEnvOrExit(['DATABASE_URL', 'REDIS_URL', 'LIFEBOAT_SECRET_KEY', 'LIFEBOAT_WORKER_CONCURRENCY', 'LIFEBOAT_WORKER_SHUTDOWN_GRACE_SECONDS', 'LIFEBOAT_WAL_STATUS_SECONDS']);
 const workerId = `${hostname()}:${process.pid}`;
 const db = createDb(env.DATABASE_URL);
 const connection = workerConnection();
@@ -44,12 +45,14 @@ const workers = handlers.map(
 );
 for (const w of workers) w.on('error', (err) => log.debug({ err, queue: w.name }, 'worker error'));
 log.info({ workerId, queues: [...queues.keys()] }, 'worker ready');
+const stopWalStatus = scheduleWalStatus(db, env.LIFEBOAT_SECRET_KEY, env.LIFEBOAT_WAL_STATUS_SECONDS, log);
 
 let closing = false;
 async function shutdown(signal: string) {
   if (closing) return;
   closing = true;
   log.info({ signal }, 'worker closing: waiting for running jobs');
+  stopWalStatus();
   setTimeout(() => {
     log.warn('shutdown grace period over: exiting; unfinished jobs will be picked up again by a worker');
     process.exit(1);

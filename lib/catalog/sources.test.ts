@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { restoreTargetProblem, restoreRoots } from './restore-targets';
-import { rpoStatus, sourceInput } from './sources';
+import { newestRecoverable, rpoStatus, sourceInput } from './sources';
 import { catalogMeta, restorePointContent } from './restore-points';
 import { openSourceSecrets, sealSourceSecrets } from './source-secrets';
 
@@ -13,6 +13,20 @@ describe('rpoStatus', () => {
     ['2026-01-01T10:00:00Z', 60, 'red', 120],
   ] as const)('last %s with RPO %i min -> %s', (last, rpo, status, minutes) => {
     expect(rpoStatus(last ? new Date(last) : null, rpo, now)).toEqual({ status, minutes });
+  });
+});
+
+describe('newestRecoverable', () => {
+  const rp = new Date('2026-01-01T00:00:00Z');
+  const wal = new Date('2026-01-01T11:55:00Z');
+  it('counts archived WAL when it reaches further than the last restore point', () => {
+    expect(newestRecoverable(rp, wal)).toEqual({ at: wal, from: 'WAL' });
+    expect(newestRecoverable(null, wal)).toEqual({ at: wal, from: 'WAL' });
+    expect(newestRecoverable(wal, rp)).toEqual({ at: wal, from: 'restore point' });
+    expect(newestRecoverable(rp, null)).toEqual({ at: rp, from: 'restore point' });
+    expect(newestRecoverable(null, null)).toEqual({ at: null, from: null });
+    // A daily base backup with WAL archived up to 5 minutes ago meets a 1-hour RPO.
+    expect(rpoStatus(newestRecoverable(rp, wal).at, 60, Date.parse('2026-01-01T12:00:00Z'))).toEqual({ status: 'green', minutes: 5 });
   });
 });
 

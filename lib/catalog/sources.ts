@@ -75,11 +75,21 @@ export type PublicSource = {
   /** Database sources: whether a password is stored (it never leaves the catalog except into the worker). */
   hasPassword: boolean;
   lastRestorePointAt: string | null;
+  /** PostgreSQL with WAL archiving: recoverable up to about this moment (end of the recovery window). */
+  walArchivedAt: string | null;
   restorePoints: number;
   /** green: within RPO; amber: up to 1.5x RPO; red: beyond, or never backed up. */
   rpoStatus: 'green' | 'amber' | 'red';
   achievedRpoMinutes: number | null;
+  /** What the achieved RPO is measured from: the newest restore point, or archived WAL when that is newer. */
+  rpoFrom: 'restore point' | 'WAL' | null;
 };
+
+/** The newer of the last restore point and the end of the WAL recovery window: what a restore could reach now. */
+export function newestRecoverable(lastRestorePoint: Date | null, walArchivedAt: Date | null): { at: Date | null; from: PublicSource['rpoFrom'] } {
+  if (walArchivedAt && (!lastRestorePoint || walArchivedAt > lastRestorePoint)) return { at: walArchivedAt, from: 'WAL' };
+  return { at: lastRestorePoint, from: lastRestorePoint ? 'restore point' : null };
+}
 
 export function rpoStatus(lastAt: Date | null, rpoMinutes: number, now = Date.now()): { status: PublicSource['rpoStatus']; minutes: number | null } {
   if (!lastAt) return { status: 'red', minutes: null };
@@ -99,7 +109,8 @@ export async function listSources(db: Db, where: { id?: string } = {}): Promise<
   });
   return rows.map((s) => {
     const last = s.restorePoints[0]?.completedAt ?? null;
-    const rpo = rpoStatus(last, s.rpoMinutes);
+    const newest = newestRecoverable(last, s.walArchivedAt);
+    const rpo = rpoStatus(newest.at, s.rpoMinutes);
     return {
       id: s.id,
       name: s.name,
@@ -113,9 +124,11 @@ export async function listSources(db: Db, where: { id?: string } = {}): Promise<
       config: s.config,
       hasPassword: s.secretsEnc !== null,
       lastRestorePointAt: last?.toISOString() ?? null,
+      walArchivedAt: s.walArchivedAt?.toISOString() ?? null,
       restorePoints: s._count.restorePoints,
       rpoStatus: rpo.status,
       achievedRpoMinutes: rpo.minutes,
+      rpoFrom: newest.from,
     };
   });
 }

@@ -30,6 +30,8 @@ const shapes = {
   LIFEBOAT_RESTORE_ROOTS: z.string().optional(),
   LIFEBOAT_WORKER_CONCURRENCY: positiveInt(2),
   LIFEBOAT_WORKER_SHUTDOWN_GRACE_SECONDS: positiveInt(60),
+  /** How often the worker reads the WAL archive of each PostgreSQL source for the achieved RPO (0: never). */
+  LIFEBOAT_WAL_STATUS_SECONDS: z.coerce.number({ error: 'is malformed: expected a whole number of seconds' }).int('is malformed: expected a whole number of seconds').min(0, 'must be 0 (off) or more').default(300),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'is malformed: expected one of fatal, error, warn, info, debug, trace, silent' }).default('info'),
 } as const;
 

@@ -1,0 +1,39 @@
+// Keeps the achieved RPO of WAL-archived PostgreSQL sources current without anyone opening their page: every
+// LIFEBOAT_WAL_STATUS_SECONDS (default 5 min) the worker reads the recovery window of each PostgreSQL source
+// that has restore points, which records the window's end in Source.walArchivedAt (lib/console/recovery-window.ts).
+// The server archives WAL by itself (archive_command), so nothing else would tell the catalog. A source whose
+// repository cannot be read is logged and skipped; the next round tries again.
+import type { Db } from '../lib/db/client';
+import type { Logger } from 'pino';
+import { recoveryWindowForSource } from '../lib/console/recovery-window';
+
+export async function refreshWalStatus(db: Db, secretKey: string, log: Pick<Logger, 'warn'>, signal?: AbortSignal): Promise<number> {
+  const sources = await db.source.findMany({ where: { kind: 'postgres', storageTargetId: { not: null }, restorePoints: { some: {} } }, select: { id: true, name: true } });
+  let read = 0;
+  for (const s of sources) {
+    if (signal?.aborted) break;
+    try {
+      await recoveryWindowForSource(db, s.id, secretKey, Date.now(), signal);
+      read++;
+    } catch (err) {
+      log.warn({ source: s.name, err: (err as Error).message }, 'could not read the WAL archive for the achieved RPO');
+    }
+  }
+  return read;
+}
+
+/** Runs refreshWalStatus now and then every `seconds` (never overlapping); returns a stop function. */
+export function scheduleWalStatus(db: Db, secretKey: string, seconds: number, log: Pick<Logger, 'warn'>): () => void {
+  if (seconds <= 0) return () => {};
+  const abort = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const round = async () => {
+    await refreshWalStatus(db, secretKey, log, abort.signal).catch((err) => log.warn({ err: (err as Error).message }, 'WAL status round failed'));
+    if (!abort.signal.aborted) timer = setTimeout(() => void round(), seconds * 1000).unref();
+  };
+  timer = setTimeout(() => void round(), 5_000).unref();
+  return () => {
+    abort.abort();
+    clearTimeout(timer);
+  };
+}
