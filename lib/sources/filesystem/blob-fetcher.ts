@@ -66,8 +66,8 @@ export async function readPacks(source: Pick<BlobSource, 'locateBlob' | 'readPac
     }
   };
   const inFlight = opts.readsInFlight ?? READS_IN_FLIGHT;
-  const buffers = new ReadBuffers();
   const { reads, unlocated } = planPackReads(ids, (id) => source.locateBlob(id));
+  const buffers = new ReadBuffers(reads.reduce((n, r) => Math.max(n, r.length), 0));
   const tasks = [...reads.map((read) => () => readPack(read)), ...unlocated.map((id) => () => handlers.onUnlocated(id))];
   await runLimited(tasks, inFlight);
 }
@@ -85,21 +85,27 @@ export async function loadAlone(source: Pick<BlobSource, 'loadBlob'>, id: string
 /**
  * Read buffers handed from one pack read to the next. A fresh buffer costs a page fault per 4 KiB on first
  * touch, which made copying the response into it 10-30x slower than into a reused one (~0.5 s of a
- * 200 MiB restore). They are all MAX_READ bytes, so one fits any read and none is ever replaced: a
- * dropped shared buffer stays alive until every worker that saw it collects garbage, which their tiny
- * heaps rarely do (replacing them by size took the restore's peak from ~300 to ~420 MB). A read larger
- * than MAX_READ (one huge blob) gets a buffer of its own, not kept. Holds one buffer per read in flight.
+ * 200 MiB restore). They all have one size, the largest planned read (at most MAX_READ; most restores
+ * read whole packs of ~16 MiB, so that is what they cost), so one fits any read and none is ever replaced:
+ * a dropped shared buffer stays alive until every worker that saw it collects garbage, which their tiny
+ * heaps rarely do (replacing them by size took the restore's peak from ~300 to ~420 MB). A larger read
+ * (one huge blob) gets a buffer of its own, not kept. Holds one buffer per read in flight.
  */
 export class ReadBuffers {
   private readonly free: Buffer[] = [];
+  private readonly size: number;
+
+  constructor(largestRead = MAX_READ) {
+    this.size = Math.max(1, Math.min(largestRead, MAX_READ));
+  }
 
   take(length: number): Buffer {
-    if (length > MAX_READ) return Buffer.from(new SharedArrayBuffer(length));
-    return this.free.pop() ?? Buffer.from(new SharedArrayBuffer(MAX_READ));
+    if (length > this.size) return Buffer.from(new SharedArrayBuffer(length));
+    return this.free.pop() ?? Buffer.from(new SharedArrayBuffer(this.size));
   }
 
   give(buffer: Buffer): void {
-    if (buffer.length === MAX_READ) this.free.push(buffer);
+    if (buffer.length === this.size) this.free.push(buffer);
   }
 }
 

@@ -1,7 +1,8 @@
-// The read planner: which bytes of which packs a restore asks for, and in what order.
+// The read planner: which bytes of which packs a restore asks for, and in what order; and the buffers they land in.
 import { describe, expect, it } from 'vitest';
 import type { BlobLocation } from '../../repo/index';
 import { MAX_READ, MERGE_GAP, mergeRanges, planPackReads, type NeededBlob } from './pack-reads';
+import { ReadBuffers } from './blob-fetcher';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -48,5 +49,21 @@ describe('planPackReads', () => {
       ['p3', 0, 10, 'e'],
     ]);
     expect(unlocated).toEqual(['x', 'y']);
+  });
+});
+
+describe('ReadBuffers', () => {
+  it('makes every kept buffer the size of the largest planned read, and never keeps a larger one', () => {
+    const buffers = new ReadBuffers(17 * MiB);
+    const a = buffers.take(3 * MiB);
+    expect(a.length).toBe(17 * MiB);
+    expect(a.buffer).toBeInstanceOf(SharedArrayBuffer);
+    buffers.give(a);
+    expect(buffers.take(17 * MiB)).toBe(a); // reused, not replaced
+    const huge = buffers.take(20 * MiB);
+    expect(huge.length).toBe(20 * MiB);
+    buffers.give(huge);
+    expect(buffers.take(1)).not.toBe(huge);
+    expect(new ReadBuffers(64 * MiB).take(1).length).toBe(MAX_READ); // capped
   });
 });

@@ -6,7 +6,6 @@
 // as soon as it is decoded.
 // Every path is inside the target: names come from decodeTree, which rejects anything that is not a
 // single safe path component.
-import { join } from 'node:path';
 import { isAbortError } from '../../blob';
 import { Slots } from '../../concurrency';
 import { decodeTree, type DirNode, type FileNode, type Tree, type TreeNode } from '../../repo/tree';
@@ -45,6 +44,8 @@ export interface PlannedOther {
 }
 
 export interface RestorePlan {
+  /** The target directory: the parent of every entry without a planned parent. */
+  target: string;
   dirs: PlannedDir[];
   files: PlannedFile[];
   others: PlannedOther[];
@@ -67,10 +68,10 @@ interface Listing {
 
 export async function planRestore(source: TreeSource, rootTree: string, target: string, from = '/', signal?: AbortSignal): Promise<RestorePlan> {
   const trees = new Trees(source, signal);
-  const plan = new PlanBuilder();
+  const plan = new PlanBuilder(target);
   const start = await locate(trees, rootTree, from);
   if (start.kind === 'node') {
-    plan.addLeaf(join(target, start.node.name), start.node, undefined);
+    plan.addLeaf(under(target, start.node.name), start.node, undefined);
     return plan.result;
   }
 
@@ -86,7 +87,7 @@ export async function planRestore(source: TreeSource, rootTree: string, target: 
     }
     const subdirs: Listing[] = [];
     listing.entries = tree.nodes.map((node) => {
-      const path = join(listing.path, node.name);
+      const path = under(listing.path, node.name);
       if (node.type !== 'dir') return { path, node };
       const sub: Listing = { treeId: node.subtree, path, depth: listing.depth + 1, node };
       subdirs.push(sub);
@@ -113,10 +114,22 @@ export async function planRestore(source: TreeSource, rootTree: string, target: 
   return plan.result;
 }
 
+/**
+ * `dir/name`, sharing `dir`'s string: path.join would build every file's path anew from all its components
+ * (~350 bytes each, 6 MB of a 16k-file restore's heap). `name` is one safe component (decodeTree).
+ */
+function under(dir: string, name: string): string {
+  return dir.endsWith('/') ? dir + name : `${dir}/${name}`;
+}
+
 class PlanBuilder {
-  readonly result: RestorePlan = { dirs: [], files: [], others: [], fileCount: 0 };
+  readonly result: RestorePlan;
   /** First name seen of each multiply-linked inode ("dev:inode"). */
   private readonly firstOfInode = new Map<string, PlannedFile>();
+
+  constructor(target: string) {
+    this.result = { target, dirs: [], files: [], others: [], fileCount: 0 };
+  }
 
   addLeaf(path: string, node: TreeNode, parent: PlannedDir | undefined): void {
     if (node.type === 'dir') throw new Error('addLeaf: directories are planned by the walk');

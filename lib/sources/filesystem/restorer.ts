@@ -24,7 +24,6 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { chmod, chown, lchown, link, lstat, lutimes, mkdir, open, rm, symlink, utimes, type FileHandle } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
 import { runLimited, Slots } from '../../concurrency';
 import type { MasterKey } from '../../repo/crypto/master-key';
 import type { TreeNode } from '../../repo/tree';
@@ -199,7 +198,7 @@ class Restorer {
     for (const planned of this.plan.files) {
       const file = this.withUsableName(planned);
       if (!file) continue;
-      const job: FileJob = { file, tmp: tempNameFor(file.path), created: false, remaining: 0, failed: false };
+      const job: FileJob = { file, tmp: tempNameFor(file.parent?.path ?? this.plan.target, file.node.name), created: false, remaining: 0, failed: false };
       this.unfinished.add(job);
       job.pieces = this.locatePieces(file.node.content);
       if (!job.pieces) {
@@ -492,11 +491,13 @@ async function assertRealDir(path: string): Promise<void> {
   if (!st.isDirectory()) throw new RestoreError(`cannot restore into ${path}: it exists and is not a directory`);
 }
 
-/** A fresh hidden name next to `dest`; drops the original name when it would exceed NAME_MAX (255 bytes). */
-function tempNameFor(dest: string): string {
-  const name = basename(dest);
+/**
+ * A fresh hidden name for file `name` in `dir`; drops the original name when it would exceed NAME_MAX (255
+ * bytes). Built from the two strings, not from the file's path, whose string stays shared with its directory's.
+ */
+function tempNameFor(dir: string, name: string): string {
   const tag = `.lifeboat-${randomBytes(4).toString('hex')}`;
-  return join(dirname(dest), Buffer.byteLength(name) + tag.length + 1 <= 255 ? `.${name}${tag}` : tag);
+  return `${dir.endsWith('/') ? dir : `${dir}/`}${Buffer.byteLength(name) + tag.length + 1 <= 255 ? `.${name}${tag}` : tag}`;
 }
 
 /** write() may write less than asked; loop until all of `data` is at `position`. */

@@ -124,7 +124,7 @@ export async function* readContent(repo: BlobReader, ids: readonly string[], sig
     cur!.last = true;
   }
   const pool = new RestorePool(masterKey, { isRoot: false, largestBlob });
-  const buffers = new ReadBuffers();
+  const buffers = new ReadBuffers(runs.reduce((n, r) => Math.max(n, r.length), 0));
   const reads = new Map<number, { buffer: Buffer; bytes: Promise<Buffer> }>();
   const read = (i: number) => {
     const r = runs[i] as Run;
