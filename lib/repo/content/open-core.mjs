@@ -6,7 +6,8 @@
 // Copies: the ciphertext is decrypted piece by piece into a scratch buffer, and a zstd payload is
 // decompressed straight into a second one sized from the index's raw length, so opening a blob allocates
 // nothing once the buffers have grown to the largest blob. The plaintext returned is a view of the
-// opener's scratch memory, valid until the next open().
+// opener's scratch memory, valid until the next open(). `inPlace` decrypts over the ciphertext instead of
+// into scratch (the restore's pack reads, each opened once: a worker then keeps one scratch buffer, not two).
 // Errors: every mismatch (truncated box, unknown format, failed authentication, bad payload, wrong length,
 // wrong content id) throws a BlobIntegrityError whose message names the blob (`what`).
 // Not thread-safe: one BlobOpener per thread.
@@ -71,10 +72,11 @@ export class BlobOpener {
    * @param {Uint8Array} rawId the blob's raw 32-byte content id (the box's AAD)
    * @param {number | undefined} rawLength the plaintext length the index records, checked when given
    * @param {string} what names the blob in errors
+   * @param {boolean} [inPlace] decrypt over the ciphertext in `box` (destroyed, whatever the outcome), not into scratch
    * @returns {Buffer}
    */
-  open(box, rawId, rawLength, what) {
-    const payload = this.#decrypt(box, rawId, what);
+  open(box, rawId, rawLength, what, inPlace = false) {
+    const payload = this.#decrypt(box, rawId, what, inPlace);
     const plaintext = this.#decode(payload, rawLength, what);
     if (rawLength !== undefined && plaintext.length !== rawLength) {
       throw new BlobIntegrityError(`${what}: plaintext is ${plaintext.length} bytes, expected ${rawLength}`);
@@ -89,24 +91,27 @@ export class BlobOpener {
    * @param {Uint8Array} box
    * @param {Uint8Array} aad
    * @param {string} what
-   * @returns {Buffer} the payload, a view of #payload
+   * @param {boolean} inPlace
+   * @returns {Buffer} the payload, a view of #payload or (inPlace) of `box`
    */
-  #decrypt(box, aad, what) {
+  #decrypt(box, aad, what, inPlace) {
     if (box.length < BOX_OVERHEAD) throw new BlobIntegrityError(`${what}: truncated (${box.length} bytes, a sealed box has at least ${BOX_OVERHEAD})`);
     if (box[0] !== BOX_FORMAT) throw new BlobIntegrityError(`${what}: unknown box format 0x${box[0].toString(16)}`);
     const decipher = createDecipheriv('aes-256-gcm', this.#encKey, box.subarray(1, 1 + NONCE_BYTES));
     decipher.setAAD(aad);
     decipher.setAuthTag(box.subarray(box.length - TAG_BYTES));
     const ct = box.subarray(1 + NONCE_BYTES, box.length - TAG_BYTES);
-    if (this.#payload.length < ct.length) this.#payload = Buffer.allocUnsafe(Math.max(ct.length, this.#scratchBytes));
+    if (!inPlace && this.#payload.length < ct.length) this.#payload = Buffer.allocUnsafe(Math.max(ct.length, this.#scratchBytes));
+    // GCM gives back as many bytes as it takes, so in place each piece lands where its ciphertext was read.
+    const into = inPlace ? Buffer.from(ct.buffer, ct.byteOffset, ct.length) : this.#payload;
     let at = 0;
-    for (let off = 0; off < ct.length; off += PIECE) at += decipher.update(ct.subarray(off, off + PIECE)).copy(this.#payload, at);
+    for (let off = 0; off < ct.length; off += PIECE) at += decipher.update(ct.subarray(off, off + PIECE)).copy(into, at);
     try {
-      at += decipher.final().copy(this.#payload, at);
+      at += decipher.final().copy(into, at);
     } catch {
       throw new BlobIntegrityError(`${what}: authentication failed (wrong key, or the data was altered or corrupted)`);
     }
-    return this.#payload.subarray(0, at);
+    return into.subarray(0, at);
   }
 
   /**

@@ -12,6 +12,7 @@ import { BOX_OVERHEAD, open } from '../crypto/sealed-box';
 import { listObjectIds } from '../objects';
 import { openBlobFromPack } from '../pack/blob';
 import { BlobSealer, maxSealedLength } from './seal-core.mjs';
+import { BlobIntegrityError, BlobOpener } from './open-core.mjs';
 import { SealPool, SealWorkerError } from './seal-pool';
 import { StoredBytesTally } from './stored-tally';
 import { ContentStore, type ContentStoreConfig, type SaveResult } from '.';
@@ -72,6 +73,25 @@ describe('seal-core: byte compatible with the format reference', () => {
       const inDest = sealer.seal(data, id, dest);
       expect(inDest.buffer).toBe(dest.buffer);
       expect(inDest.byteOffset).toBe(dest.byteOffset);
+    }
+  });
+
+  it('opens boxes in place (over their ciphertext, in shared memory) as it opens them into scratch', () => {
+    const sealer = new BlobSealer(key.encKey, 3);
+    const opener = new BlobOpener(key.encKey, key.idKey, 4 * MiB);
+    for (const [name, data] of samples) {
+      const id = contentId(key, data);
+      const box = sealer.seal(data, id);
+      expect(opener.open(box, id, data.length, name).equals(data), name).toBe(true);
+      const shared = Buffer.from(new SharedArrayBuffer(box.length + 10)).subarray(5, 5 + box.length);
+      box.copy(shared);
+      const plain = opener.open(shared, id, data.length, name, true);
+      expect(plain.equals(data), name).toBe(true);
+      if (data.length > 100) expect(shared.equals(box), name).toBe(false); // the ciphertext is gone
+      // A damaged box fails authentication in place too.
+      const bad = Buffer.from(box);
+      bad[bad.length - 20]! ^= 1;
+      expect(() => opener.open(bad, id, data.length, name, true)).toThrow(BlobIntegrityError);
     }
   });
 

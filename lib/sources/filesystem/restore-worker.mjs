@@ -9,7 +9,8 @@
 //   { seq, op: 'restore', buf: SharedArrayBuffer, pack, blobs: [{ id, start, length, rawLength, writes, files }] }
 //     Each blob is the sealed box buf[start, start + length). `writes` ({ tmp, position }) go into temp
 //     files the main thread created; each of `files` ({ tmp, dest, meta }) is a whole file made of this
-//     one blob: created here (O_EXCL), written, finished. Blobs are opened one after the other.
+//     one blob: created here (O_EXCL), written, finished. Blobs are opened one after the other, each
+//     decrypted in place: buf's bytes are destroyed (the caller reads a failed blob again from storage).
 //     -> { seq, blobs: [{ error?, integrity?, writes: (string | null)[], files: Finished[] }] }
 //        error + integrity: the blob did not open or verify (nothing was written for it; another copy
 //        may help). writes[i]: null when written, else the error message.
@@ -57,11 +58,12 @@ port.on('message', (m) => {
 
 /**
  * The plaintext of `blob` (its sealed box is bytes[start, start + length)), a view of the opener's scratch
- * memory valid until the next call; or the reason it does not open or verify. Other errors throw.
+ * memory (or, inPlace, of `bytes`) valid until the next call; or the reason it does not open or verify.
+ * Other errors throw. inPlace decrypts over the sealed box: only for a region opened once.
  */
-function openOne(bytes, pack, blob) {
+function openOne(bytes, pack, blob, inPlace = false) {
   try {
-    return { plaintext: opener.open(bytes.subarray(blob.start, blob.start + blob.length), Buffer.from(blob.id, 'hex'), blob.rawLength, `blob ${blob.id} in pack ${pack}`) };
+    return { plaintext: opener.open(bytes.subarray(blob.start, blob.start + blob.length), Buffer.from(blob.id, 'hex'), blob.rawLength, `blob ${blob.id} in pack ${pack}`, inPlace) };
   } catch (err) {
     if (!(err instanceof BlobIntegrityError)) throw err;
     return { error: err.message };
@@ -84,8 +86,10 @@ function restoreBlobs({ buf, pack, blobs }) {
   const bytes = Buffer.from(buf);
   /** Write handles of this job's temp files, closed at the end. */
   const handles = new Map();
+  // Each blob of a restore read is opened exactly once (a failure is read again from the store), so it is
+  // decrypted in place.
   const out = blobs.map((blob) => {
-    const { plaintext, error } = openOne(bytes, pack, blob);
+    const { plaintext, error } = openOne(bytes, pack, blob, true);
     if (!plaintext) return { error, integrity: true, writes: [], files: [] };
     const writes = blob.writes.map(({ tmp, position }) => {
       try {
