@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { registerBackup } from './commands/backup';
 import { registerDatabase } from './commands/database';
 import { registerDatabasePhysical } from './commands/database-physical';
+import { registerDatabaseBinlog } from './commands/database-binlog';
 import { registerInit } from './commands/init';
 import { registerKey } from './commands/key';
 import { registerRestore } from './commands/restore';
@@ -44,6 +45,7 @@ export function buildProgram(extra: Register[] = []): Command {
   registerRestore(program, globals);
   registerDatabase(program, globals);
   registerDatabasePhysical(program, globals);
+  registerDatabaseBinlog(program, globals);
   registerVerify(program, globals);
   registerKey(program, globals);
   registerStats(program, globals);

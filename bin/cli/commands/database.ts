@@ -191,7 +191,8 @@ export function registerDatabase(program: Command, globals: () => GlobalOptions)
     .option('--no-owner', 'PostgreSQL: do not restore object owners: everything belongs to the restoring user')
     .option('--no-privileges', 'PostgreSQL: do not restore GRANT/REVOKE')
     .option('--no-validate', 'skip comparing row counts and checksums with the backup\'s manifest')
-    .option('--smoke <sql>', 'a query that must return at least one row on the restored database (repeatable; read-only, one statement)', collect, []);
+    .option('--smoke <sql>', 'a query that must return at least one row on the restored database (repeatable; read-only, one statement)', collect, [])
+    .option('--to-time <time>', 'MySQL/MariaDB point-in-time restore: the newest dump taken before this moment (ISO 8601, no zone = UTC), then the binlogs archived by binlog-push replayed up to it, into a new database');
   connectionOptions(restore, 'PostgreSQL: database to connect to for CREATE/DROP/RENAME DATABASE (default postgres)', 'both')
     .action(async (selector: string | undefined, cmd: RestoreFlags) => {
       const opts = globals();
@@ -199,8 +200,14 @@ export function registerDatabase(program: Command, globals: () => GlobalOptions)
       checkSelectOptions(selector, { backupDate: cmd.backupDate, sourceName: cmd.sourceName });
       if (!/^\d+$/.test(cmd.jobs) || Number(cmd.jobs) < 1) throw new UsageError(`--jobs must be a whole number of at least 1, got "${cmd.jobs}"`);
       if (!cmd.targetDatabase) throw new UsageError('--target-database must not be empty');
+      const toTime = cmd.toTime === undefined ? undefined : parseMoment(cmd.toTime, '--to-time');
+      if (toTime && only === 'postgres') throw new UsageError('--to-time is for MySQL/MariaDB restore points; a PostgreSQL cluster recovers to a time with `lifeboat database recover --to-time`');
+      if (toTime && cmd.overwrite) throw new UsageError('--to-time restores into a new database: it cannot be combined with --overwrite');
       await withRepo(opts, 'database restore', async (ctx) => {
-        const entry = await selectDatabaseSnapshot(ctx.repo, selector, cmd.backupDate, cmd.sourceName, only);
+        const entry = toTime && selector === undefined && cmd.backupDate === undefined
+          ? await newestDumpBefore(ctx.repo, toTime, cmd.sourceName)
+          : await selectDatabaseSnapshot(ctx.repo, selector, cmd.backupDate, cmd.sourceName, toTime ? 'mysql' : only);
+        if (toTime && Date.parse(entry.snapshot.time) > toTime.getTime()) throw new UsageError(`snapshot ${entry.id.slice(0, 8)} was taken at ${entry.snapshot.time}, after --to-time ${toTime.toISOString()}`);
         const what = `snapshot ${entry.id.slice(0, 8)} (${entry.snapshot.time.replace('T', ' ').slice(0, 19)} UTC, source ${entry.snapshot.source.name})`;
         if (entry.snapshot.source.kind === 'mysql') return mysqlRestore(ctx, entry, what, cmd, opts);
         await postgresRestore(ctx, entry, what, cmd, opts);
@@ -216,7 +223,7 @@ function checkDatabaseChoice(dbs: readonly { name: string }[], wanted: string | 
 
 type RestoreFlags = ConnectionFlags & {
   engine?: string; socket?: string; maintenanceDatabase?: string; targetDatabase: string; database?: string; backupDate?: string; sourceName?: string;
-  overwrite?: boolean; globals?: boolean; jobs: string; tempDir?: string; owner: boolean; privileges: boolean; validate: boolean; smoke: string[];
+  overwrite?: boolean; globals?: boolean; jobs: string; tempDir?: string; owner: boolean; privileges: boolean; validate: boolean; smoke: string[]; toTime?: string;
 };
 
 /**
@@ -335,10 +342,24 @@ async function postgresRestore({ repo, progress, signal }: Ctx, entry: SnapshotE
 async function mysqlRestore({ repo, progress, signal }: Ctx, entry: SnapshotEntry, what: string, cmd: RestoreFlags, opts: GlobalOptions): Promise<void> {
   refusePostgresOnly([['--globals', !!cmd.globals], ['--jobs', cmd.jobs !== '1'], ['--no-owner', cmd.owner === false], ['--no-privileges', cmd.privileges === false], ['--maintenance-database', cmd.maintenanceDatabase !== undefined], ['--sslmode', cmd.sslmode !== undefined]]);
   const connection = mysqlConnectionFrom(cmd, '');
-  const { restoreMysqlLogical, mysqlDatabasesIn, MysqlRestoreError, describeConnection } = await mysqlEngine();
+  const { restoreMysqlLogical, mysqlDatabasesIn, MysqlRestoreError, describeConnection, runSmokeQueries } = await mysqlEngine();
   const { describeMismatches } = await engine();
   const dbs = mysqlDatabasesIn(entry.snapshot);
   checkDatabaseChoice(dbs, cmd.database, what);
+  // Point in time: the replay is planned (archive complete up to the moment) before anything is restored.
+  const toTime = cmd.toTime === undefined ? undefined : parseMoment(cmd.toTime, '--to-time');
+  const binlog = toTime ? await import('../../../lib/sources/mysql/binlog') : undefined;
+  let plan: Awaited<ReturnType<NonNullable<typeof binlog>['planReplay']>> | undefined;
+  if (toTime && binlog) {
+    const db = cmd.database === undefined ? dbs[0]! : dbs.find((d) => d.name === cmd.database)!;
+    if (!db.binlog) throw new UsageError(`${what} recorded no binlog position for database ${db.name} (binary logging was off, or the backup user could not read it): it cannot start a point-in-time restore`);
+    try {
+      plan = await binlog.planReplay(new binlog.BinlogArchive(repo.store, repo.masterKey, entry.snapshot.source.name), db.binlog, toTime, signal);
+    } catch (err) {
+      if (err instanceof binlog.BinlogArchiveError) throw new UsageError(err.message);
+      throw err;
+    }
+  }
   let result: MysqlRestoreResult;
   try {
     result = await restoreMysqlLogical(repo, entry.snapshot, {
@@ -347,7 +368,7 @@ async function mysqlRestore({ repo, progress, signal }: Ctx, entry: SnapshotEntr
       database: cmd.database,
       overwrite: cmd.overwrite,
       validate: cmd.validate,
-      smokeQueries: cmd.smoke,
+      smokeQueries: plan ? [] : cmd.smoke,
       tempDir: cmd.tempDir,
       signal,
       onProgress: (p) => progress.update({ done: p.bytesDone, total: p.phase === 'restore' ? p.bytesTotal : undefined, label: p.phase }),
@@ -355,8 +376,41 @@ async function mysqlRestore({ repo, progress, signal }: Ctx, entry: SnapshotEntr
   } catch (err) {
     throw asUsageError(err, err instanceof MysqlRestoreError, cmd, describeConnection(connection, cmd.targetDatabase), 'it is dropped only after the backup was restored into a scratch database');
   }
+  const extra: string[] = [];
+  if (plan && binlog) {
+    // The dump was validated against its manifest first; then the binlogs move it on to the moment.
+    progress.update({ done: 0, label: `replaying ${plan.files.length} binlog file(s)` });
+    let replay;
+    try {
+      replay = await binlog.replayBinlogs(plan, { connection, sourceDatabase: result.sourceDatabase, targetDatabase: result.targetDatabase, tempDir: cmd.tempDir, signal });
+    } catch (err) {
+      await binlog.dropCreatedDatabase(connection, result.targetDatabase).catch(() => {});
+      throw new Error(`replaying the binlogs into ${result.targetDatabase} failed, and the database was dropped again: ${(err as Error).message}`);
+    }
+    const smoke = cmd.smoke.length ? await runSmokeQueries({ ...connection, database: result.targetDatabase }, cmd.smoke, signal) : [];
+    result = { ...result, smoke, ok: (result.validation?.ok ?? true) && smoke.every((x) => x.ok), seconds: result.seconds + replay.seconds };
+    extra.push(`replayed ${replay.files.length} archived binlog file(s) (${replay.files[0]}..${replay.files[replay.files.length - 1]}, ${formatBytes(replay.bytes)}) from ${plan.start.file}:${plan.start.position} up to ${toTime!.toISOString()} in ${replay.seconds.toFixed(1)} s; the validation below is of the dump, before the replay`);
+  }
   progress.done();
-  reportRestore(opts, entry, what, describeConnection(connection, result.targetDatabase), result, dbs, '', [], describeMismatches);
+  reportRestore(opts, entry, what, describeConnection(connection, result.targetDatabase), result, dbs, '', extra, describeMismatches);
+}
+
+/** A moment given on the command line: ISO 8601; no zone means UTC. */
+function parseMoment(text: string, flag: string): Date {
+  const t = Date.parse(text);
+  if (Number.isNaN(t) || !/\d{4}-\d{2}-\d{2}/.test(text)) throw new UsageError(`${flag} must be a date and time like 2024-01-15T10:30:00Z (no zone = UTC), got "${text}"`);
+  const zoned = /(Z|[+-]\d{2}:?\d{2})$/i.test(text.trim()) ? text : `${text.trim().replace(' ', 'T')}Z`;
+  return new Date(Date.parse(zoned));
+}
+
+/** The newest MySQL/MariaDB dump taken at or before `t` (of `sourceName` when given). */
+async function newestDumpBefore(repo: Repository, t: Date, sourceName: string | undefined): Promise<SnapshotEntry> {
+  const dumps = (await repo.listSnapshots()).filter((e) => e.snapshot.source.kind === 'mysql' && (!sourceName || e.snapshot.source.name === sourceName));
+  const before = dumps.filter((e) => Date.parse(e.snapshot.time) <= t.getTime()).sort((a, b) => b.snapshot.time.localeCompare(a.snapshot.time));
+  if (!before[0]) {
+    throw new UsageError(dumps.length ? `no MySQL/MariaDB dump${sourceName ? ` of source ${sourceName}` : ''} was taken before ${t.toISOString()} (the oldest: ${dumps.map((e) => e.snapshot.time).sort()[0]})` : `the repository holds no MySQL/MariaDB dump${sourceName ? ` of source ${sourceName}` : ''}`);
+  }
+  return before[0];
 }
 
 async function mysqlBackup(cmd: BackupFlags, opts: GlobalOptions): Promise<void> {

@@ -7,8 +7,8 @@ import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { spawnTool, type RunningTool } from '../child-tool';
 
-export type MysqlToolKind = 'dump' | 'client';
-const NAMES: Record<MysqlToolKind, string[]> = { dump: ['mariadb-dump', 'mysqldump'], client: ['mariadb', 'mysql'] };
+export type MysqlToolKind = 'dump' | 'client' | 'binlog';
+const NAMES: Record<MysqlToolKind, string[]> = { dump: ['mariadb-dump', 'mysqldump'], client: ['mariadb', 'mysql'], binlog: ['mariadb-binlog', 'mysqlbinlog'] };
 
 /** A client program that failed; `stderr` holds what it printed (bounded). */
 export class MysqlToolError extends Error {
@@ -36,8 +36,9 @@ export function findTool(kind: MysqlToolKind, binDir?: string): string {
 
 export type RunningMysqlTool = RunningTool;
 
-export function runMysqlTool(program: string, args: string[], opts: { what: string; signal?: AbortSignal }): RunningMysqlTool {
-  return spawnTool(program, args, { ...opts, env: { ...process.env, LC_ALL: 'C' }, makeError: (message, code, stderr) => new MysqlToolError(message, program.split('/').pop()!, code, stderr) });
+/** `env` adds to ours (mariadb-binlog reads --stop-datetime in the local zone: TZ=UTC). */
+export function runMysqlTool(program: string, args: string[], opts: { what: string; signal?: AbortSignal; env?: Record<string, string> }): RunningMysqlTool {
+  return spawnTool(program, args, { ...opts, env: { ...process.env, LC_ALL: 'C', ...opts.env }, makeError: (message, code, stderr) => new MysqlToolError(message, program.split('/').pop()!, code, stderr) });
 }
 
 /** The program's `--version` line. */

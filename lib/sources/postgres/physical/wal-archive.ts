@@ -4,16 +4,16 @@
 // payload (§2.3) is the file, zstd-compressed, and whose AAD is `lifeboat/v1/wal/<system id>/<file name>`,
 // so a segment renamed, moved to another cluster's archive or altered fails authentication instead of being
 // replayed. Unlike packs and snapshots the name is not a hash: PostgreSQL asks for files by name.
-// Guarantees: push never replaces an archived file with different content (PostgreSQL's archive_command
-// contract); re-pushing identical content succeeds (a crash between upload and PostgreSQL's bookkeeping);
-// fetch returns null only when the file is not in the archive and throws on anything else.
+// Guarantees (../../../repo/sealed-files.ts): push never replaces an archived file with different content
+// (PostgreSQL's archive_command contract); re-pushing identical content succeeds (a crash between upload and
+// PostgreSQL's bookkeeping); fetch returns null only when the file is not in the archive and throws on
+// anything else.
 import { readFile } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import { join } from 'node:path';
-import { getBuffer, BlobNotFoundError, type BlobStore } from '../../../blob';
-import { decodePayload, encodePayload } from '../../../repo/compress';
-import { open, seal } from '../../../repo/crypto/sealed-box';
+import type { BlobStore } from '../../../blob';
 import type { MasterKey } from '../../../repo/crypto/master-key';
+import { SealedFiles, listSealedFiles, type ArchivedFile, type SealedFilesLayout } from '../../../repo/sealed-files';
 
 export const WAL_DIR = 'wal';
 
@@ -84,75 +84,24 @@ export function parseLsn(lsn: string): bigint {
   return (BigInt(`0x${m[1]}`) << 32n) | BigInt(`0x${m[2]}`);
 }
 
-export type ArchivedWal = { name: string; size: number; time: Date };
+export type ArchivedWal = ArchivedFile;
 
-export class WalArchive {
-  constructor(
-    private readonly store: BlobStore,
-    private readonly key: MasterKey,
-    readonly systemId: string,
-    private readonly compressionLevel = 3,
-  ) {
-    checkSystemId(systemId);
-  }
+const LAYOUT: SealedFilesLayout = {
+  dir: WAL_DIR,
+  checkName: checkWalFileName,
+  isName: isWalFileName,
+  isGroup: (id) => SYSTEM_ID.test(id),
+  conflict: (name, systemId, existing, data) =>
+    new WalConflictError(`the archive already holds a different ${name} for system ${systemId} (${existing.length} bytes, this one ${data.length}); refusing to overwrite it. Two clusters with the same system identifier (a restored copy with archiving on?) may be archiving into one repository.`),
+};
 
-  keyOf(name: string): string {
-    return `${WAL_DIR}/${this.systemId}/${checkWalFileName(name)}`;
-  }
-
-  private aad(name: string): Buffer {
-    return Buffer.from(`lifeboat/v1/${this.keyOf(name)}`);
-  }
-
-  /** Archives `data` as `name`: 'stored', or 'already-archived' when the archive holds the same bytes. */
-  async push(name: string, data: Buffer, signal?: AbortSignal): Promise<'stored' | 'already-archived'> {
-    const existing = await this.fetch(name, signal);
-    if (existing) {
-      if (existing.equals(data)) return 'already-archived';
-      throw new WalConflictError(`the archive already holds a different ${name} for system ${this.systemId} (${existing.length} bytes, this one ${data.length}); refusing to overwrite it. Two clusters with the same system identifier (a restored copy with archiving on?) may be archiving into one repository.`);
-    }
-    const box = seal(this.key.encKey, encodePayload(data, this.compressionLevel), this.aad(name));
-    await this.store.put(this.keyOf(name), () => box, { contentLength: box.length, signal });
-    return 'stored';
-  }
-
-  /** The archived file, authenticated and decompressed; null when the archive does not hold it. */
-  async fetch(name: string, signal?: AbortSignal): Promise<Buffer | null> {
-    const key = this.keyOf(name);
-    let box: Buffer;
-    try {
-      box = await getBuffer(this.store, key, { signal });
-    } catch (err) {
-      if (err instanceof BlobNotFoundError) return null;
-      throw err;
-    }
-    return decodePayload(open(this.key.encKey, box, this.aad(name), key), key);
-  }
-
-  /** Every archived file, sorted by name, with the time it was archived (the object's modification time). */
-  async list(signal?: AbortSignal): Promise<ArchivedWal[]> {
-    return (await listWal(this.store, `${WAL_DIR}/${this.systemId}/`, signal)).get(this.systemId) ?? [];
-  }
-
-  async delete(name: string, signal?: AbortSignal): Promise<void> {
-    await this.store.delete(this.keyOf(name), { signal });
+export class WalArchive extends SealedFiles {
+  constructor(store: BlobStore, key: MasterKey, readonly systemId: string, compressionLevel = 3) {
+    super(store, key, LAYOUT, checkSystemId(systemId), compressionLevel);
   }
 }
 
 /** The WAL archives of every cluster in this repository, by system identifier, in one listing. */
 export function walBySystem(store: BlobStore, signal?: AbortSignal): Promise<Map<string, ArchivedWal[]>> {
-  return listWal(store, `${WAL_DIR}/`, signal);
-}
-
-async function listWal(store: BlobStore, prefix: string, signal?: AbortSignal): Promise<Map<string, ArchivedWal[]>> {
-  const out = new Map<string, ArchivedWal[]>();
-  for await (const e of store.list(prefix, { signal })) {
-    const [, id, name, ...rest] = e.key.split('/');
-    if (!id || !SYSTEM_ID.test(id) || !name || rest.length || !isWalFileName(name)) continue;
-    let files = out.get(id);
-    if (!files) out.set(id, (files = []));
-    files.push({ name, size: e.size, time: e.lastModified });
-  }
-  for (const files of out.values()) files.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return new Map([...out].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return listSealedFiles(store, LAYOUT, undefined, signal);
 }
