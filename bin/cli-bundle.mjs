@@ -29,6 +29,9 @@ function fingerprint(root) {
   return hash.digest('hex').slice(0, 16);
 }
 
+/** Packages left to node's loader: native addons (zstd-napi; pg's optional pg-native), the catalog command's stack. */
+const BUNDLE_EXTERNAL = ['zstd-napi', 'pg', 'pg-native', 'mysql2', '@prisma/*', 'prisma', 'esbuild', 'tsx', 'pino', 'pino-*', 'thread-stream', 'bullmq', 'ioredis', 'next', 'server-only'];
+
 /** esbuild plugin: replaces import.meta.url in project sources with the source file's own URL. */
 const keepImportMetaUrl = (root) => ({
   name: 'keep-import-meta-url',
@@ -72,7 +75,12 @@ export async function ensureCliBundle(root) {
     platform: 'node',
     format: 'esm',
     target: 'node20',
-    packages: 'external',
+    // Pure-JS packages (the AWS SDK, zod, commander, picomatch) go into the bundle: node resolving, reading
+    // package.json and lexing hundreds of small CommonJS modules on every start cost more than compiling
+    // them. Native addons, packages with optional native parts and the catalog's stack stay external.
+    external: BUNDLE_EXTERNAL,
+    // Bundled CommonJS code calls require() for node builtins; ESM output has no require of its own.
+    banner: { js: "import { createRequire as __lifeboatCreateRequire } from 'node:module'; const require = __lifeboatCreateRequire(import.meta.url);" },
     plugins: [keepImportMetaUrl(root)],
     logLevel: 'silent',
   });

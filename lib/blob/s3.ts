@@ -27,6 +27,7 @@ import {
   HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, PutObjectCommand, S3Client, type StorageClass,
 } from '@aws-sdk/client-s3';
 import type { Upload } from '@aws-sdk/lib-storage';
+import { commonJsExports } from '../lazy-package';
 import { Readable, addAbortSignal } from 'node:stream';
 import { InvalidRangeError, PermanentBlobError, TransientBlobError, isNotFound, type BlobOp } from './errors';
 import { guardStream, openBody } from './io';
@@ -302,7 +303,7 @@ export class S3BlobStore implements BlobStore {
     signal: AbortSignal | undefined,
   ): Promise<string | undefined> {
     // lib-storage is loaded on the first upload that needs it: most commands never make one.
-    const { Upload } = await import('@aws-sdk/lib-storage');
+    const { Upload } = commonJsExports(await import('@aws-sdk/lib-storage'));
     const upload = new Upload({
       client: this.client,
       params: { Bucket: this.bucket, Key, Body, StorageClass },

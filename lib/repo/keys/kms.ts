@@ -11,6 +11,7 @@
  * first use: most repositories have no KMS slot, and every CLI command would pay for loading it.
  */
 import type { KMSClient } from '@aws-sdk/client-kms';
+import { commonJsExports } from '../../lazy-package';
 import { KmsError } from './errors';
 
 export interface KmsDataKey {
@@ -49,7 +50,7 @@ export class AwsKmsClient implements KmsClientLike {
   }
 
   private async sdk() {
-    const sdk = await import('@aws-sdk/client-kms');
+    const sdk = commonJsExports(await import('@aws-sdk/client-kms'));
     const { region, endpoint, credentials, maxAttempts } = this.opts;
     this.client ??= new sdk.KMSClient({ region, endpoint, credentials, maxAttempts });
     return { client: this.client, ...sdk };
