@@ -15,8 +15,8 @@ import type { Progress } from '../../lib/jobs/reporter';
 import { repositoryEnv } from '../../lib/repo/location';
 import { blobConfigFor } from '../../lib/storage-targets/catalog';
 import { PermanentJobError, type JobHandler } from '../processor';
+import { databaseRestoreOutcome, failRestoreRequest, validationSummary } from './database-outcome';
 
-const MAX_MISMATCHES = 50;
 type Phase = 'restore' | 'verify' | 'recover' | 'done' | 'copy' | 'validate' | 'smoke';
 const phaseSpan: Record<Phase, readonly [number, number]> = { restore: [0.03, 0.4], verify: [0.4, 0.45], recover: [0.45, 0.7], done: [0.7, 0.72], copy: [0.72, 0.92], validate: [0.92, 0.97], smoke: [0.97, 0.99] };
 const phaseStep: Record<Phase, string> = {
@@ -94,7 +94,6 @@ export const recoverDatabase: JobHandler<typeof recoverDatabaseJob.schema> = asy
       },
     });
     const c = result.copy;
-    const v = c.validation;
     const summary = {
       engine: 'postgres',
       pointInTime: data.target.kind === 'time' ? data.target.time : 'latest',
@@ -111,16 +110,12 @@ export const recoverDatabase: JobHandler<typeof recoverDatabaseJob.schema> = asy
       bytes: c.bytes,
       seconds: result.seconds,
       ok: c.ok,
-      validation: { ok: v.ok, algorithm: v.algorithm, tablesChecked: v.tablesChecked, mismatches: v.mismatches.slice(0, MAX_MISMATCHES), mismatchCount: v.mismatches.length, extraTables: v.extraTables.slice(0, MAX_MISMATCHES) },
+      validation: validationSummary(c.validation),
       smoke: c.smoke,
     };
-    await db.restoreRequest.updateMany({ where: { jobRunId: data.jobRunId }, data: { status: c.ok ? 'succeeded' : 'failed' } });
-    if (c.ok) return { status: 'succeeded', result: summary };
-    const failedSmoke = c.smoke.filter((s) => !s.ok).length;
-    const why = [!v.ok ? `validation found ${v.mismatches.length} table(s) differing from the recovered cluster` : '', failedSmoke ? `${failedSmoke} smoke query(ies) failed` : ''].filter(Boolean).join(' and ');
-    return { status: 'failed', result: summary, error: `database ${c.targetDatabase} was recovered but ${why}` };
+    return await databaseRestoreOutcome(db, data.jobRunId, summary, c, 'recovered', 'the recovered cluster');
   } catch (err) {
-    await db.restoreRequest.updateMany({ where: { jobRunId: data.jobRunId }, data: { status: 'failed' } }).catch(() => {});
+    await failRestoreRequest(db, data.jobRunId);
     throw err;
   } finally {
     await lock.release().catch(() => {});

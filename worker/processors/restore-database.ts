@@ -12,8 +12,8 @@ import { openTargetRepository } from '../../lib/catalog/repositories';
 import type { restoreDatabaseJob } from '../../lib/jobs/restore-database';
 import type { Progress } from '../../lib/jobs/reporter';
 import { PermanentJobError, type JobHandler } from '../processor';
+import { databaseRestoreOutcome, failRestoreRequest, validationSummary } from './database-outcome';
 
-const MAX_MISMATCHES = 50;
 const phaseSpan = { globals: [0.03, 0.05], restore: [0.05, 0.85], validate: [0.85, 0.97], smoke: [0.97, 0.99] } as const;
 const phaseStep = { globals: 'applying roles', restore: 'loading the dump', validate: 'validating row counts and checksums', smoke: 'running smoke queries' } as const;
 
@@ -62,7 +62,6 @@ export const restoreDatabase: JobHandler<typeof restoreDatabaseJob.schema> = asy
       serverText = describeConnection(connection, data.targetDatabase);
       result = await restoreMysqlLogical(repo, point.snapshotId, { ...common, connection });
     }
-    const v = result.validation;
     const summary = {
       engine: target.kind,
       server: serverText,
@@ -73,16 +72,12 @@ export const restoreDatabase: JobHandler<typeof restoreDatabaseJob.schema> = asy
       bytes: result.bytes,
       seconds: result.seconds,
       ok: result.ok,
-      validation: v && { ok: v.ok, algorithm: v.algorithm, tablesChecked: v.tablesChecked, mismatches: v.mismatches.slice(0, MAX_MISMATCHES), mismatchCount: v.mismatches.length, extraTables: v.extraTables.slice(0, MAX_MISMATCHES) },
+      validation: validationSummary(result.validation),
       smoke: result.smoke,
     };
-    await db.restoreRequest.updateMany({ where: { jobRunId: data.jobRunId }, data: { status: result.ok ? 'succeeded' : 'failed' } });
-    if (result.ok) return { status: 'succeeded', result: summary };
-    const failedSmoke = result.smoke.filter((s) => !s.ok).length;
-    const why = [v && !v.ok ? `validation found ${v.mismatches.length} table(s) differing from the backup` : '', failedSmoke ? `${failedSmoke} smoke query(ies) failed` : ''].filter(Boolean).join(' and ');
-    return { status: 'failed', result: summary, error: `database ${result.targetDatabase} was restored but ${why}` };
+    return await databaseRestoreOutcome(db, data.jobRunId, summary, result, 'restored', 'the backup');
   } catch (err) {
-    await db.restoreRequest.updateMany({ where: { jobRunId: data.jobRunId }, data: { status: 'failed' } }).catch(() => {});
+    await failRestoreRequest(db, data.jobRunId);
     throw err;
   } finally {
     close();
