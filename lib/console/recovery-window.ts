@@ -47,14 +47,13 @@ export async function recoveryWindowForSource(db: Db, sourceId: string, secretKe
     throw err;
   }
   const { repo, close } = opened;
-  const noBaseBackup = async () => {
-    await recordWalArchivedAt(db, source.id, source.walArchivedAt, []);
-    return none('No base backup of this source yet: take one (backup kind physical) with WAL archiving set up, see docs/postgres-pitr.md');
-  };
   try {
     const bases = baseBackupsIn(await repo.listSnapshots(signal)).filter((b) => b.snapshot.source.name === source.name);
     const systemIds = [...new Set(bases.map((b) => b.physical.systemId))].sort();
-    if (systemIds.length === 0) return await noBaseBackup();
+    if (systemIds.length === 0) {
+      await recordWalArchivedAt(db, source.id, source.walArchivedAt, []);
+      return none('No base backup of this source yet: take one (backup kind physical) with WAL archiving set up, see docs/postgres-pitr.md');
+    }
     const systems = await Promise.all(
       systemIds.map(async (systemId) => {
         const wal = await new WalArchive(repo.store, repo.masterKey, systemId).list(signal);

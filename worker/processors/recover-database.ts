@@ -11,11 +11,12 @@ import { loadDatabaseSource, pgConnectionOf, type DatabaseSource } from '../../l
 import { openTargetRepository } from '../../lib/catalog/repositories';
 import { repositoryPassword } from '../../lib/catalog/repository-password';
 import type { recoverDatabaseJob } from '../../lib/jobs/recover-database';
-import type { Progress } from '../../lib/jobs/reporter';
+import type { RecoverProgress } from '../../lib/sources/postgres/physical';
+import type { CopyProgress } from '../../lib/sources/postgres/copy';
 import { repositoryEnv } from '../../lib/repo/location';
 import { blobConfigFor } from '../../lib/storage-targets/catalog';
 import { PermanentJobError, type JobHandler } from '../processor';
-import { databaseRestoreOutcome, failRestoreRequest, validationSummary } from './database-outcome';
+import { databaseRestoreOutcome, failRestoreRequest, phaseProgress, stagingServerSource, validationSummary } from './database-jobs';
 
 type Phase = 'restore' | 'verify' | 'recover' | 'done' | 'copy' | 'validate' | 'smoke';
 const phaseSpan: Record<Phase, readonly [number, number]> = { restore: [0.03, 0.4], verify: [0.4, 0.45], recover: [0.45, 0.7], done: [0.7, 0.72], copy: [0.72, 0.92], validate: [0.92, 0.97], smoke: [0.97, 0.99] };
@@ -35,10 +36,8 @@ export const recoverDatabase: JobHandler<typeof recoverDatabaseJob.schema> = asy
   const source = await db.source.findUnique({ where: { id: data.sourceId }, include: { storageTarget: true } });
   if (!source) throw new PermanentJobError(`source ${data.sourceId} no longer exists`);
   if (!source.storageTarget) throw new PermanentJobError(`source ${source.name} has no storage target`);
-  const server = await db.source.findUnique({ where: { id: data.serverSourceId } });
-  if (!server) throw new PermanentJobError(`source ${data.serverSourceId} (the target server) no longer exists`);
-  if (source.kind !== 'postgres' || server.kind !== 'postgres') throw new PermanentJobError('point-in-time recovery needs PostgreSQL sources on both sides');
-  if (server.environment === 'production') throw new PermanentJobError(`source ${server.name} is production: restoring onto it needs an approval, which this version cannot record`);
+  if (source.kind !== 'postgres') throw new PermanentJobError(`source ${source.name} is ${source.kind}: point-in-time recovery needs a PostgreSQL source`);
+  const server = await stagingServerSource(db, data.serverSourceId, 'postgres', 'point-in-time recovery restores into a PostgreSQL server');
   const { LIFEBOAT_SECRET_KEY } = readEnv(['LIFEBOAT_SECRET_KEY']);
   let target: DatabaseSource;
   let backedUp: DatabaseSource;
@@ -71,7 +70,6 @@ export const recoverDatabase: JobHandler<typeof recoverDatabaseJob.schema> = asy
     await reporter.step(`recovering from base backup ${base.id.slice(0, 8)}`, { fraction: 0.02 });
     const walFetchEnv = { ...repositoryEnv(blobConfigFor(source.storageTarget, LIFEBOAT_SECRET_KEY)), LIFEBOAT_PASSWORD: await repositoryPassword(db, source.storageTarget, LIFEBOAT_SECRET_KEY), LIFEBOAT_CACHE_DIR: 'off' };
 
-    let phase: Phase | '' = '';
     const result = await recoverToDatabase(repo, base, {
       target: recoveryTarget,
       walFetch: { command: [process.execPath, CLI], env: walFetchEnv },
@@ -83,15 +81,9 @@ export const recoverDatabase: JobHandler<typeof recoverDatabaseJob.schema> = asy
       targetDatabase: data.targetDatabase,
       smokeQueries: backedUp.config.smokeQueries,
       signal: jobSignal,
-      onProgress: (p) => {
-        const [from, to] = phaseSpan[p.phase];
-        const share = p.phase === 'recover' ? ('walFraction' in p ? (p.walFraction ?? 0) : 0) : p.bytesTotal ? Math.min(1, p.bytesDone / p.bytesTotal) : 0;
-        const progress: Progress = { fraction: from + (to - from) * share, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal };
-        if (p.phase !== phase) {
-          phase = p.phase;
-          void reporter.step(phaseStep[p.phase], progress);
-        } else void reporter.progress(progress);
-      },
+      onProgress: phaseProgress(reporter, phaseSpan, phaseStep, (p: RecoverProgress | CopyProgress) =>
+        p.phase === 'recover' ? ('walFraction' in p ? (p.walFraction ?? 0) : 0) : p.bytesTotal ? p.bytesDone / p.bytesTotal : 0,
+      ),
     });
     const c = result.copy;
     const summary = {

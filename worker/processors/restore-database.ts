@@ -10,9 +10,8 @@ import { readEnv } from '../../lib/config/env';
 import { loadDatabaseSource, mysqlConnectionOf, pgConnectionOf, type DatabaseSource } from '../../lib/catalog/database-connections';
 import { openTargetRepository } from '../../lib/catalog/repositories';
 import type { restoreDatabaseJob } from '../../lib/jobs/restore-database';
-import type { Progress } from '../../lib/jobs/reporter';
 import { PermanentJobError, type JobHandler } from '../processor';
-import { databaseRestoreOutcome, failRestoreRequest, validationSummary } from './database-outcome';
+import { databaseRestoreOutcome, failRestoreRequest, phaseProgress, stagingServerSource, validationSummary } from './database-jobs';
 
 const phaseSpan = { globals: [0.03, 0.05], restore: [0.05, 0.85], validate: [0.85, 0.97], smoke: [0.97, 0.99] } as const;
 const phaseStep = { globals: 'applying roles', restore: 'loading the dump', validate: 'validating row counts and checksums', smoke: 'running smoke queries' } as const;
@@ -20,10 +19,7 @@ const phaseStep = { globals: 'applying roles', restore: 'loading the dump', vali
 export const restoreDatabase: JobHandler<typeof restoreDatabaseJob.schema> = async (data, { db, reporter, signal }) => {
   const point = await db.restorePoint.findUnique({ where: { id: data.restorePointId }, include: { storageTarget: true, source: true } });
   if (!point) throw new PermanentJobError(`restore point ${data.restorePointId} no longer exists`);
-  const server = await db.source.findUnique({ where: { id: data.serverSourceId } });
-  if (!server) throw new PermanentJobError(`source ${data.serverSourceId} (the target server) no longer exists`);
-  if (server.kind !== point.source.kind) throw new PermanentJobError(`source ${server.name} is a ${server.kind} server; the restore point is a ${point.source.kind} backup`);
-  if (server.environment === 'production') throw new PermanentJobError(`source ${server.name} is production: restoring onto it needs an approval, which this version cannot record`);
+  const server = await stagingServerSource(db, data.serverSourceId, point.source.kind, `the restore point is a ${point.source.kind} backup`);
   const { LIFEBOAT_SECRET_KEY } = readEnv(['LIFEBOAT_SECRET_KEY']);
   let target: DatabaseSource;
   let backedUp: DatabaseSource | null = null;
@@ -37,15 +33,9 @@ export const restoreDatabase: JobHandler<typeof restoreDatabaseJob.schema> = asy
 
   await reporter.step('opening the repository', { fraction: 0.01 });
   const { repo, close } = await openTargetRepository(db, point.storageTarget, LIFEBOAT_SECRET_KEY, { create: false, signal });
-  let phase = '';
-  const onProgress = (p: { phase: keyof typeof phaseSpan; bytesDone: number; bytesTotal: number }) => {
-    const [from, to] = phaseSpan[p.phase];
-    const progress: Progress = { fraction: from + (to - from) * (p.phase === 'restore' && p.bytesTotal ? Math.min(1, p.bytesDone / p.bytesTotal) : 0), bytesDone: p.bytesDone, bytesTotal: p.bytesTotal };
-    if (p.phase !== phase) {
-      phase = p.phase;
-      void reporter.step(phaseStep[p.phase], progress);
-    } else void reporter.progress(progress);
-  };
+  const onProgress = phaseProgress(reporter, phaseSpan, phaseStep, (p: { phase: keyof typeof phaseSpan; bytesDone: number; bytesTotal: number }) =>
+    p.phase === 'restore' && p.bytesTotal ? p.bytesDone / p.bytesTotal : 0,
+  );
   try {
     await reporter.step('loading the dump', { fraction: 0.03 });
     const common = { targetDatabase: data.targetDatabase, database: data.database, validate: true, smokeQueries, signal, onProgress };

@@ -14,7 +14,7 @@ import { parseDuration, staleUploadAge, tidyUpBeforeBackup } from '../housekeepi
 import { abortOnSignals } from '../interrupt';
 import { emit } from '../output';
 import { formatBytes, ProgressLine } from '../progress';
-import { connectionFrom, connectionOptions, type ConnectionFlags } from './database';
+import { connectionFrom, connectionOptions, parseMoment, type ConnectionFlags } from './database';
 
 const physical = () => import('../../../lib/sources/postgres/physical');
 const collect = (v: string, prev: string[]) => [...prev, v];
@@ -39,12 +39,7 @@ async function archivedWal(repo: Repository, systemId: string | undefined, signa
 function parseTarget(cmd: { toTime?: string; toLsn?: string; latest?: boolean; immediate?: boolean }) {
   const given = [cmd.toTime !== undefined, cmd.toLsn !== undefined, !!cmd.latest, !!cmd.immediate].filter(Boolean).length;
   if (given !== 1) throw new UsageError('choose exactly one recovery target: --to-time T, --to-lsn L, --latest or --immediate');
-  if (cmd.toTime !== undefined) {
-    const t = Date.parse(cmd.toTime);
-    if (Number.isNaN(t) || !/\d{4}-\d{2}-\d{2}/.test(cmd.toTime)) throw new UsageError(`--to-time must be a date and time like 2024-01-15T10:30:00Z (no zone = UTC), got "${cmd.toTime}"`);
-    const zoned = /(Z|[+-]\d{2}:?\d{2})$/i.test(cmd.toTime.trim()) ? cmd.toTime : `${cmd.toTime.trim().replace(' ', 'T')}Z`;
-    return { kind: 'time' as const, time: new Date(Date.parse(zoned)) };
-  }
+  if (cmd.toTime !== undefined) return { kind: 'time' as const, time: parseMoment(cmd.toTime, '--to-time') };
   if (cmd.toLsn !== undefined) {
     if (!/^[0-9A-Fa-f]{1,8}\/[0-9A-Fa-f]{1,8}$/.test(cmd.toLsn)) throw new UsageError(`--to-lsn must be an LSN like 0/3000028, got "${cmd.toLsn}"`);
     return { kind: 'lsn' as const, lsn: cmd.toLsn.toUpperCase() };

@@ -209,7 +209,7 @@ export function registerDatabase(program: Command, globals: () => GlobalOptions)
           : await selectDatabaseSnapshot(ctx.repo, selector, cmd.backupDate, cmd.sourceName, toTime ? 'mysql' : only);
         if (toTime && Date.parse(entry.snapshot.time) > toTime.getTime()) throw new UsageError(`snapshot ${entry.id.slice(0, 8)} was taken at ${entry.snapshot.time}, after --to-time ${toTime.toISOString()}`);
         const what = `snapshot ${entry.id.slice(0, 8)} (${entry.snapshot.time.replace('T', ' ').slice(0, 19)} UTC, source ${entry.snapshot.source.name})`;
-        if (entry.snapshot.source.kind === 'mysql') return mysqlRestore(ctx, entry, what, cmd, opts);
+        if (entry.snapshot.source.kind === 'mysql') return mysqlRestore(ctx, entry, what, cmd, opts, toTime);
         await postgresRestore(ctx, entry, what, cmd, opts);
       });
     });
@@ -339,7 +339,7 @@ async function postgresRestore({ repo, progress, signal }: Ctx, entry: SnapshotE
   reportRestore(opts, entry, what, describeConnection(connection, result.targetDatabase), result, dbs, result.parallelJobs > 1 ? `, ${result.parallelJobs} jobs` : '', globals, describeMismatches);
 }
 
-async function mysqlRestore({ repo, progress, signal }: Ctx, entry: SnapshotEntry, what: string, cmd: RestoreFlags, opts: GlobalOptions): Promise<void> {
+async function mysqlRestore({ repo, progress, signal }: Ctx, entry: SnapshotEntry, what: string, cmd: RestoreFlags, opts: GlobalOptions, toTime: Date | undefined): Promise<void> {
   refusePostgresOnly([['--globals', !!cmd.globals], ['--jobs', cmd.jobs !== '1'], ['--no-owner', cmd.owner === false], ['--no-privileges', cmd.privileges === false], ['--maintenance-database', cmd.maintenanceDatabase !== undefined], ['--sslmode', cmd.sslmode !== undefined]]);
   const connection = mysqlConnectionFrom(cmd, '');
   const { restoreMysqlLogical, mysqlDatabasesIn, MysqlRestoreError, describeConnection, runSmokeQueries } = await mysqlEngine();
@@ -347,7 +347,6 @@ async function mysqlRestore({ repo, progress, signal }: Ctx, entry: SnapshotEntr
   const dbs = mysqlDatabasesIn(entry.snapshot);
   checkDatabaseChoice(dbs, cmd.database, what);
   // Point in time: the replay is planned (archive complete up to the moment) before anything is restored.
-  const toTime = cmd.toTime === undefined ? undefined : parseMoment(cmd.toTime, '--to-time');
   const binlog = toTime ? await import('../../../lib/sources/mysql/binlog') : undefined;
   let plan: Awaited<ReturnType<NonNullable<typeof binlog>['planReplay']>> | undefined;
   if (toTime && binlog) {
@@ -389,14 +388,14 @@ async function mysqlRestore({ repo, progress, signal }: Ctx, entry: SnapshotEntr
     }
     const smoke = cmd.smoke.length ? await runSmokeQueries({ ...connection, database: result.targetDatabase }, cmd.smoke, signal) : [];
     result = { ...result, smoke, ok: (result.validation?.ok ?? true) && smoke.every((x) => x.ok), seconds: result.seconds + replay.seconds };
-    extra.push(`replayed ${replay.files.length} archived binlog file(s) (${replay.files[0]}..${replay.files[replay.files.length - 1]}, ${formatBytes(replay.bytes)}) from ${plan.start.file}:${plan.start.position} up to ${toTime!.toISOString()} in ${replay.seconds.toFixed(1)} s; the validation below is of the dump, before the replay`);
+    extra.push(`replayed ${replay.files.length} archived binlog file(s) (${replay.files[0]}..${replay.files[replay.files.length - 1]}, ${formatBytes(replay.bytes)}) from ${plan.start.file}:${plan.start.position} up to ${plan.stopTime.toISOString()} in ${replay.seconds.toFixed(1)} s; the validation below is of the dump, before the replay`);
   }
   progress.done();
   reportRestore(opts, entry, what, describeConnection(connection, result.targetDatabase), result, dbs, '', extra, describeMismatches);
 }
 
-/** A moment given on the command line: ISO 8601; no zone means UTC. */
-function parseMoment(text: string, flag: string): Date {
+/** A moment given on the command line (--to-time): ISO 8601; no zone means UTC. */
+export function parseMoment(text: string, flag: string): Date {
   const t = Date.parse(text);
   if (Number.isNaN(t) || !/\d{4}-\d{2}-\d{2}/.test(text)) throw new UsageError(`${flag} must be a date and time like 2024-01-15T10:30:00Z (no zone = UTC), got "${text}"`);
   const zoned = /(Z|[+-]\d{2}:?\d{2})$/i.test(text.trim()) ? text : `${text.trim().replace(' ', 'T')}Z`;

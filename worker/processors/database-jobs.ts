@@ -1,0 +1,64 @@
+// What dump restores (restore-database.ts) and point-in-time restores (recover-database.ts) share: the staging
+// server check (defence in depth: production is refused, approvals are not built), progress by phase, and how
+// the job ends: the validation report trimmed for the job result, the RestoreRequest's status, and a failed
+// outcome naming what failed when the data is in place but validation or smoke queries are not.
+import type { Db } from '../../lib/db/client';
+import type { JobReporter, Progress } from '../../lib/jobs/reporter';
+import { PermanentJobError, type JobOutcome } from '../processor';
+
+/** The catalog source whose server receives the database: it exists, is of `kind`, and is not production. */
+export async function stagingServerSource(db: Db, serverSourceId: string, kind: string, what: string) {
+  const server = await db.source.findUnique({ where: { id: serverSourceId } });
+  if (!server) throw new PermanentJobError(`source ${serverSourceId} (the target server) no longer exists`);
+  if (server.kind !== kind) throw new PermanentJobError(`source ${server.name} is a ${server.kind} server; ${what}`);
+  if (server.environment === 'production') throw new PermanentJobError(`source ${server.name} is production: restoring onto it needs an approval, which this version cannot record`);
+  return server;
+}
+
+/**
+ * An engine's progress callback reporting to the job: each phase covers [from, to] of the bar, `share` says how
+ * far into its phase a report is (0..1), and a new phase becomes the job's step text.
+ */
+export function phaseProgress<P extends string, R extends { phase: P; bytesDone: number; bytesTotal: number }>(
+  reporter: JobReporter, spans: Record<P, readonly [number, number]>, steps: Record<P, string>, share: (p: R) => number,
+): (p: R) => void {
+  let phase: P | undefined;
+  return (p) => {
+    const [from, to] = spans[p.phase];
+    const progress: Progress = { fraction: from + (to - from) * Math.max(0, Math.min(1, share(p))), bytesDone: p.bytesDone, bytesTotal: p.bytesTotal };
+    if (p.phase !== phase) {
+      phase = p.phase;
+      void reporter.step(steps[p.phase], progress);
+    } else void reporter.progress(progress);
+  };
+}
+
+const MAX_MISMATCHES = 50;
+
+type Validation = { ok: boolean; algorithm: string; tablesChecked: number; mismatches: unknown[]; extraTables: string[] };
+type Smoke = { ok: boolean };
+
+/** The report in the job result: the first 50 mismatches and extra tables, and how many there were. */
+export function validationSummary(v: Validation | null) {
+  return v && { ok: v.ok, algorithm: v.algorithm, tablesChecked: v.tablesChecked, mismatches: v.mismatches.slice(0, MAX_MISMATCHES), mismatchCount: v.mismatches.length, extraTables: v.extraTables.slice(0, MAX_MISMATCHES) };
+}
+
+/**
+ * Records the outcome on the job's RestoreRequest and returns it. `done` says what happened ("restored",
+ * "recovered"); `reference` what the validation compared against ("the backup").
+ */
+export async function databaseRestoreOutcome(
+  db: Db, jobRunId: string, summary: object & { targetDatabase: string; ok: boolean }, checks: { validation: Validation | null; smoke: Smoke[] }, done: string, reference: string,
+): Promise<JobOutcome> {
+  await db.restoreRequest.updateMany({ where: { jobRunId }, data: { status: summary.ok ? 'succeeded' : 'failed' } });
+  if (summary.ok) return { status: 'succeeded', result: summary };
+  const v = checks.validation;
+  const failedSmoke = checks.smoke.filter((s) => !s.ok).length;
+  const why = [v && !v.ok ? `validation found ${v.mismatches.length} table(s) differing from ${reference}` : '', failedSmoke ? `${failedSmoke} smoke query(ies) failed` : ''].filter(Boolean).join(' and ');
+  return { status: 'failed', result: summary, error: `database ${summary.targetDatabase} was ${done} but ${why}` };
+}
+
+/** A job that failed before its outcome: the RestoreRequest fails with it. */
+export async function failRestoreRequest(db: Db, jobRunId: string): Promise<void> {
+  await db.restoreRequest.updateMany({ where: { jobRunId }, data: { status: 'failed' } }).catch(() => {});
+}
