@@ -3,10 +3,11 @@
 // snapshots and locks. Not a god object: consumers declare the small interface they need (ArchiveRepo,
 // RestoreRepo...) and this class happens to satisfy them. One instance per process and repository.
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 import { getBuffer, type BlobStore } from '../blob';
-import { chunkStream, deriveGearTable, type GearTable } from './chunker';
+import { deriveGearTable, type GearTable } from './chunker';
+import { ChunkPool, type HashedChunk, type PieceReader } from './chunker/chunk-pool';
 import { ContentStore, type BlobType } from './content';
+import type { SaveHints } from './content/types';
 import type { MasterKey } from './crypto/master-key';
 import type { BlobLocation } from './index/master';
 import { objectKey } from './layout';
@@ -26,6 +27,7 @@ export type OpenOptions = {
 export class Repository {
   private readonly gear: GearTable;
   private treeCache: TreeCache | undefined;
+  private chunkPool: ChunkPool | undefined;
 
   private constructor(
     readonly store: BlobStore,
@@ -60,13 +62,15 @@ export class Repository {
     return this.key;
   }
 
-  chunks(readable: Readable | AsyncIterable<Uint8Array>): AsyncIterable<Buffer> {
+  /** Content-defined chunks of a stream, each with its raw content id, cut and hashed on worker threads. */
+  hashedChunks(source: PieceReader, signal?: AbortSignal): AsyncIterable<HashedChunk> {
     const { minSize, avgSize, maxSize } = this.config.chunker;
-    return chunkStream(readable, this.gear, { minSize, avgSize, maxSize });
+    this.chunkPool ??= new ChunkPool(this.gear, { minSize, avgSize, maxSize }, this.key.idKey);
+    return this.chunkPool.chunks(source, signal);
   }
 
-  async saveBlob(type: BlobType, data: Buffer, signal?: AbortSignal) {
-    const saved = await this.content.saveBlob(type, data, signal);
+  async saveBlob(type: BlobType, data: Buffer, signal?: AbortSignal, hints?: SaveHints) {
+    const saved = await this.content.saveBlob(type, data, signal, hints);
     if (type === 'tree' && saved.stored && this.treeCache) await this.treeCache.put(saved.id, data);
     return saved;
   }

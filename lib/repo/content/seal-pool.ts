@@ -87,14 +87,17 @@ export class SealPool {
   }
 
   /**
-   * Seals `plaintext` (copied before this returns) with AAD `rawId` on a worker thread. Throws (nothing
-   * queued) when the job cannot even be sent: no memory for its buffers, no worker could be created.
+   * Seals `plaintext` (copied before this returns) with AAD `rawId` on a worker thread. With `handOver`, a
+   * plaintext that owns its whole ArrayBuffer is transferred instead (the caller's view is left empty) and
+   * recycled like the pool's own buffers. Throws (nothing queued) when the job cannot even be sent: no
+   * memory for its buffers, no worker could be created.
    */
-  seal(plaintext: Uint8Array, rawId: Uint8Array): Promise<SealedResult> {
+  seal(plaintext: Uint8Array, rawId: Uint8Array, handOver = false): Promise<SealedResult> {
     if (this.pool.failure) return Promise.reject(this.pool.failure);
     const length = plaintext.length;
-    const input = this.take(length);
-    new Uint8Array(input, 0, length).set(plaintext);
+    const whole = handOver && plaintext.byteOffset === 0 && plaintext.buffer instanceof ArrayBuffer && plaintext.buffer.byteLength === length;
+    const input = whole ? (plaintext.buffer as ArrayBuffer) : this.take(length);
+    if (!whole) new Uint8Array(input, 0, length).set(plaintext);
     const out = this.take(maxSealedLength(length));
     // The id is copied into its own 32-byte buffer: a view into a larger (pooled) ArrayBuffer would be
     // cloned whole.

@@ -214,6 +214,24 @@ describe('ContentStore with seal workers', () => {
     }
   });
 
+  it('takes a chunker\'s content id and buffer as given: no second hash, the buffer handed over, not copied', async () => {
+    const cs = await ContentStore.create(fresh(), key, config());
+    const data = Buffer.from(text(100 * KiB)); // owns its whole ArrayBuffer, like a chunk from the chunk pool
+    const copy = Buffer.from(data);
+    const rawId = contentId(key, data);
+    const saved = await cs.saveBlob('data', data, undefined, { rawId, handOver: true });
+    expect(saved).toMatchObject({ id: rawId.toString('hex'), stored: true, rawLength: 100 * KiB });
+    expect(data.length).toBe(0); // transferred to the seal worker
+    await cs.flush();
+    expect((await cs.loadBlob(saved.id)).equals(copy)).toBe(true);
+    // A view into a larger buffer is copied instead (the rest of that buffer is not the store's to take).
+    const view = Buffer.from(text(200 * KiB)).subarray(0, 50 * KiB);
+    await cs.saveBlob('data', view, undefined, { rawId: contentId(key, view), handOver: true });
+    expect(view.length).toBe(50 * KiB);
+    await expect(cs.saveBlob('data', copy, undefined, { rawId: Buffer.alloc(31) })).rejects.toThrow(/raw content id is 32 bytes, got 31/);
+    await cs.flush();
+  });
+
   it('bounds the bytes handed to the seal workers (backpressure in saveBlob)', async () => {
     const cs = await ContentStore.create(fresh(), key, config({ sealQueueBytes: 200_000, ...faultyStore({ delay: 15 }) }));
     let most = 0;

@@ -49,7 +49,7 @@ import { PackWriter, type FinishedPack } from '../pack/writer';
 import { BlobNotInIndexError } from './errors';
 import { BlobSealer, maxSealedLength } from './seal-core.mjs';
 import { defaultSealWorkers, SealPool, type SealedResult } from './seal-pool';
-import { newStats, type ContentStats, type ContentStoreConfig, type SaveResult } from './types';
+import { newStats, type ContentStats, type ContentStoreConfig, type SaveHints, type SaveResult } from './types';
 import { PackUploader, raceAbort } from './uploader';
 
 /** Blobs below this size are sealed on the calling thread: a worker round trip would cost more. */
@@ -166,12 +166,13 @@ export class ContentStore {
    * sealing (or sealed into the open pack); it is durable only after a later flush() resolves. The caller
    * may reuse `plaintext` then. `signal` cancels waiting for room, nothing else.
    */
-  async saveBlob(type: BlobType, plaintext: Buffer, signal?: AbortSignal): Promise<SaveResult> {
+  async saveBlob(type: BlobType, plaintext: Buffer, signal?: AbortSignal, hints: SaveHints = {}): Promise<SaveResult> {
     if (!isBlobType(type)) throw new TypeError(`saveBlob: unknown blob type ${JSON.stringify(type)}`);
     const rawLength = plaintext.length;
     const maxLength = maxSealedLength(rawLength);
     if (maxLength > MAX_UINT32) throw new RangeError(`saveBlob: a ${rawLength}-byte blob does not fit a pack entry (max ${MAX_UINT32} bytes sealed)`);
-    const rawId = contentId(this.key, plaintext);
+    if (hints.rawId && hints.rawId.length !== 32) throw new RangeError(`saveBlob: a raw content id is 32 bytes, got ${hints.rawId.length}`);
+    const rawId = hints.rawId ?? contentId(this.key, plaintext);
     const id = rawId.toString('hex');
     const pooled = this.pool !== undefined && rawLength >= INLINE_SEAL_BELOW;
     // Each pass is synchronous up to its await, so the dedup check and the reservation below cannot
@@ -205,7 +206,7 @@ export class ContentStore {
       if (this.open.writer.isFull) this.place();
       return { id, stored: true, rawLength, storedLength: Promise.resolve(storedLength) };
     }
-    const sealing = this.pool!.seal(plaintext, rawId); // copies plaintext before it returns
+    const sealing = this.pool!.seal(plaintext, rawId, hints.handOver); // copies (or takes) plaintext before it returns
     const job = this.newJob(id, type, rawLength);
     this.jobs.set(id, job);
     this.jobBytes += rawLength;

@@ -23,6 +23,17 @@ export interface ContentStoreConfig {
   sealWorker?: { url: URL; data?: Record<string, unknown> };
 }
 
+/** What a caller that chunked on a worker thread already knows about a blob (lib/repo/chunker/chunk-pool.ts). */
+export interface SaveHints {
+  /** The raw content id, HMAC-SHA-256(idKey, plaintext), computed by the caller: not computed again. */
+  rawId?: Buffer;
+  /**
+   * The caller gives the plaintext away: when it owns its whole ArrayBuffer, the seal worker gets that
+   * buffer (transferred, not copied) and the caller's Buffer is left empty. Read its length before.
+   */
+  handOver?: boolean;
+}
+
 export interface SaveResult {
   /** Content id, hex. */
   id: string;

@@ -4,10 +4,11 @@
 // file sizes. Incremental by default: a file whose metadata matches the parent snapshot's node (sameFile)
 // is not re-read; `full` re-reads and re-hashes everything. Unreadable entries are recorded in `errors`
 // and skipped; the backup goes on (the caller marks the snapshot partial). Aborts reject with the reason.
-import { constants, createReadStream, type BigIntStats } from 'node:fs';
+import { constants, type BigIntStats } from 'node:fs';
 import { lstat, open, readdir, readlink } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
-import { Readable } from 'node:stream';
+import { fileReader, iterableReader, type HashedChunk, type PieceReader } from '../../repo/chunker/chunk-pool';
+import type { SaveHints } from '../../repo/content/types';
 import { StoredBytesTally } from '../../repo/content/stored-tally';
 import { encodeTree, loadIdNames, nodeFromStat as rawNodeFromStat, sameFile, type IdNames, type TreeNode } from '../../repo/tree';
 import { Slots } from '../../concurrency';
@@ -28,10 +29,13 @@ export type BlobType = 'data' | 'tree';
 /** What the archiver needs from a repository. */
 export interface ArchiveRepo {
   /** Resolves once the blob is queued; storedLength (its sealed size) follows when it is sealed and packed. */
-  saveBlob(type: BlobType, data: Buffer, signal?: AbortSignal): Promise<{ id: string; stored: boolean; storedLength: Promise<number> }>;
+  saveBlob(type: BlobType, data: Buffer, signal?: AbortSignal, hints?: SaveHints): Promise<{ id: string; stored: boolean; storedLength: Promise<number> }>;
   loadBlob(id: string, signal?: AbortSignal): Promise<Buffer>;
   hasBlob(id: string): boolean;
-  chunks(readable: Readable): AsyncIterable<Buffer>;
+  /** Content-defined chunks with their content ids, cut and hashed on worker threads. */
+  hashedChunks(source: PieceReader, signal?: AbortSignal): AsyncIterable<HashedChunk>;
+  /** A file shorter than this is one chunk: stored without the chunk workers' round trip. */
+  readonly config: { chunker: { minSize: number } };
 }
 
 export type ArchiveProgress = { filesDone: number; bytesDone: number; filesTotal?: number; bytesTotal?: number; currentPath?: string };
@@ -70,7 +74,6 @@ export type ArchiveSummary = {
 
 export type ArchiveResult = { tree: string; summary: ArchiveSummary };
 
-const READ_CHUNK = 1024 * 1024;
 /** Directory entries lstat'ed concurrently (libuv's pool has 4 threads; more only queue). */
 const STAT_WINDOW = 64;
 /** Files up to this size are read whole, ahead of the walk (at most PREREAD_BUDGET of them held). */
@@ -287,23 +290,19 @@ class Archiver {
     if (preread) this.prereadBytes -= preread.size;
     let handle;
     try {
-      let source: Readable;
-      if (preread) {
-        source = Readable.from([await preread.bytes]);
+      let source: PieceReader;
+      if (preread || size < this.repo.config.chunker.minSize) {
+        const bytes = preread ? await preread.bytes : await this.readWhole(path);
+        // Shorter than the minimum chunk: one chunk, hashed here, no worker round trip (most files are).
+        if (bytes.length < this.repo.config.chunker.minSize) {
+          if (bytes.length > 0) await this.saveChunk(content, bytes, path);
+          source = { read: async () => 0 };
+        } else source = iterableReader([bytes]);
       } else {
         handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
-        source = createReadStream('', { fd: handle.fd, autoClose: false, highWaterMark: READ_CHUNK, signal: this.opts.signal });
+        source = fileReader(handle);
       }
-      for await (const chunk of this.repo.chunks(source)) {
-        const saved = await this.repo.saveBlob('data', chunk, this.opts.signal);
-        content.push(saved.id);
-        if (saved.stored) {
-          this.summary.newBlobs++;
-          this.added.add(saved);
-        }
-        this.summary.bytes += chunk.length;
-        this.report(path);
-      }
+      for await (const { data, rawId } of this.repo.hashedChunks(source, this.opts.signal)) await this.saveChunk(content, data, path, { rawId, handOver: true });
     } catch (err) {
       this.opts.signal?.throwIfAborted();
       this.error(path, err);
@@ -315,6 +314,29 @@ class Archiver {
     else this.summary.newFiles++;
     this.count(0, path);
     return content;
+  }
+
+  private async saveChunk(content: string[], data: Buffer, path: string, hints?: SaveHints): Promise<void> {
+    const length = data.length; // a handed-over buffer is empty once saved
+    const saved = await this.repo.saveBlob('data', data, this.opts.signal, hints);
+    content.push(saved.id);
+    if (saved.stored) {
+      this.summary.newBlobs++;
+      this.added.add(saved);
+    }
+    this.summary.bytes += length;
+    this.report(path);
+  }
+
+  private readWhole(path: string): Promise<Buffer> {
+    return this.readSlots.run(async () => {
+      const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+      try {
+        return await handle.readFile({ signal: this.opts.signal });
+      } finally {
+        await handle.close();
+      }
+    });
   }
 
   /** Unchanged since the parent snapshot (and all its blobs still indexed): not re-read unless `full`. */
@@ -332,14 +354,7 @@ class Archiver {
     if (!stat?.isFile() || stat.size > SMALL_FILE || this.preread.has(path) || (this.included && !this.included(path)) || this.unchanged(stat, prev)) return;
     const size = Number(stat.size);
     if (this.prereadBytes + size > PREREAD_BUDGET) return;
-    const read = this.readSlots.run(async () => {
-      const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
-      try {
-        return await handle.readFile({ signal: this.opts.signal });
-      } finally {
-        await handle.close();
-      }
-    });
+    const read = this.readWhole(path);
     read.catch(() => {}); // handled when saveFile awaits it; an abandoned read must not be an unhandled rejection
     this.preread.set(path, { bytes: read, size });
     this.prereadBytes += size;

@@ -264,10 +264,10 @@ describe('failures', () => {
     const ac = new AbortController();
     let saves = 0;
     const aborting: PgBackupRepo = {
-      chunks: (r) => repo.chunks(r),
-      saveBlob: (type, data, signal) => {
+      hashedChunks: (r, s) => repo.hashedChunks(r, s),
+      saveBlob: (type, data, signal, hints) => {
         if (type === 'data' && ++saves === 3) ac.abort(new Error('operator cancelled'));
-        return repo.saveBlob(type, data, signal);
+        return repo.saveBlob(type, data, signal, hints);
       },
       flush: (s) => repo.flush(s),
       saveSnapshot: (snap, s) => repo.saveSnapshot(snap, s),

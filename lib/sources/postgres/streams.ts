@@ -1,11 +1,13 @@
 // Moving a dump between a child process and the repository, streaming both ways (memory stays flat).
-// storeStream: a child's stdout -> repository chunker -> data blobs, backpressure all the way (a slow upload
+// storeStream: a child's stdout -> chunk workers (cut + content ids) -> data blobs, backpressure all the way (a slow upload
 // pauses the pipe, which pauses pg_dump). readContent: a file's data blobs in order, read pack run by pack
 // run (one ranged GET for neighbouring blobs) and opened on restore worker threads, a few jobs ahead.
 // writeAll: a blob sequence into a child's stdin (or a file), waiting for drain, failing fast when the child
 // exits early. The repository interfaces are the small ones these functions need.
 import { once } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
+import { iterableReader, type HashedChunk, type PieceReader } from '../../repo/chunker/chunk-pool';
+import type { SaveHints } from '../../repo/content/types';
 import type { MasterKey } from '../../repo/crypto/master-key';
 import type { BlobLocation } from '../../repo/index';
 import { otherCopyMayHelp, readShared, ReadBuffers } from '../filesystem/blob-fetcher';
@@ -16,8 +18,9 @@ export type SavedBlob = { id: string; stored: boolean; storedLength: number | Pr
 
 /** What a backup needs to store a stream. */
 export interface ChunkSink {
-  chunks(readable: Readable): AsyncIterable<Buffer>;
-  saveBlob(type: 'data' | 'tree', data: Buffer, signal?: AbortSignal): Promise<SavedBlob>;
+  /** Content-defined chunks with their content ids, cut and hashed on worker threads. */
+  hashedChunks(source: PieceReader, signal?: AbortSignal): AsyncIterable<HashedChunk>;
+  saveBlob(type: 'data' | 'tree', data: Buffer, signal?: AbortSignal, hints?: SaveHints): Promise<SavedBlob>;
 }
 
 export type StoredStream = {
@@ -30,17 +33,18 @@ export type StoredStream = {
 
 export async function storeStream(repo: ChunkSink, stream: Readable, signal: AbortSignal | undefined, onBytes: (n: number) => void): Promise<StoredStream> {
   const out: StoredStream = { content: [], size: 0, newBlobs: 0, added: Promise.resolve(0) };
-  for await (const chunk of repo.chunks(stream)) {
+  for await (const { data, rawId } of repo.hashedChunks(iterableReader(stream), signal)) {
     signal?.throwIfAborted();
-    const saved = await repo.saveBlob('data', chunk, signal);
+    const length = data.length; // empty once handed over
+    const saved = await repo.saveBlob('data', data, signal, { rawId, handOver: true });
     out.content.push(saved.id);
-    out.size += chunk.length;
+    out.size += length;
     if (saved.stored) {
       out.newBlobs++;
       const len = Promise.resolve(saved.storedLength).catch(() => 0);
       out.added = out.added.then((n) => len.then((m) => n + m));
     }
-    onBytes(chunk.length);
+    onBytes(length);
   }
   return out;
 }

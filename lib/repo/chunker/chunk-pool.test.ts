@@ -1,0 +1,80 @@
+import { createHmac } from 'node:crypto';
+import { open, writeFile, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ChunkPool, fileReader, iterableReader, type HashedChunk } from './chunk-pool';
+import { chunkBuffer, deriveGearTable, DEFAULT_CHUNKER_PARAMS } from './index';
+import { keystream, sourceLikeText, split } from './testing';
+
+const MiB = 1024 * 1024;
+const idKey = Buffer.from(Array.from({ length: 32 }, (_, i) => 7 * i));
+const gear = deriveGearTable(idKey);
+const pool = new ChunkPool(gear, DEFAULT_CHUNKER_PARAMS, idKey, { workers: 2, idleMs: 200 });
+afterAll(() => pool.close());
+
+const hmac = (b: Buffer) => createHmac('sha256', idKey).update(b).digest('hex');
+const expected = (data: Buffer) => chunkBuffer(data, gear).map((c) => ({ length: c.length, id: hmac(c) }));
+async function collect(chunks: AsyncIterable<HashedChunk>) {
+  const out: { length: number; id: string; owns: boolean; data: Buffer }[] = [];
+  for await (const { data, rawId } of chunks) out.push({ length: data.length, id: rawId.toString('hex'), owns: data.byteOffset === 0 && data.buffer.byteLength === data.length, data });
+  return out;
+}
+
+describe('ChunkPool (chunking and content ids on worker threads)', () => {
+  // Compressible text and random bytes, longer than several pieces and the largest chunk.
+  const data = Buffer.concat([sourceLikeText(9 * MiB, 3), keystream(13 * MiB, 4)]);
+
+  it('gives exactly the chunks and HMAC content ids of the in-thread chunker, whatever the read sizes', async () => {
+    const want = expected(data);
+    expect(want.length).toBeGreaterThan(8);
+    for (const sizes of [[64 * 1024], [1, 1000, 3 * MiB + 17], [MiB]]) {
+      const got = await collect(pool.chunks(iterableReader(Readable.from(split(data, sizes)))));
+      expect(got.map(({ length, id }) => ({ length, id }))).toEqual(want);
+      expect(got.every((c) => c.owns)).toBe(true); // each chunk may be handed to a seal worker as is
+      expect(Buffer.concat(got.map((c) => c.data)).equals(data)).toBe(true);
+    }
+  });
+
+  it('reads a file straight into its pieces, and runs several streams at once without mixing them', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lifeboat-chunk-pool-'));
+    try {
+      const other = keystream(5 * MiB, 9);
+      await writeFile(join(dir, 'a'), data);
+      const handle = await open(join(dir, 'a'));
+      const [a, b, empty] = await Promise.all([
+        collect(pool.chunks(fileReader(handle))).finally(() => handle.close()),
+        collect(pool.chunks(iterableReader([other]))),
+        collect(pool.chunks(iterableReader([]))),
+      ]);
+      expect(a.map(({ length, id }) => ({ length, id }))).toEqual(expected(data));
+      expect(b.map(({ length, id }) => ({ length, id }))).toEqual(expected(other));
+      expect(empty).toEqual([]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('lets go of a stream left early and closes its source; read errors and string streams fail the stream', async () => {
+    let closed = false;
+    const source = (async function* () {
+      try {
+        for (const piece of split(data, [MiB])) yield piece;
+      } finally {
+        closed = true;
+      }
+    })();
+    for await (const chunk of pool.chunks(iterableReader(source))) {
+      expect(chunk.data.length).toBeGreaterThan(0);
+      break;
+    }
+    expect(closed).toBe(true);
+    const failing = { read: async () => Promise.reject(new Error('disk went away')) };
+    await expect(collect(pool.chunks(failing))).rejects.toThrow('disk went away');
+    await expect(collect(pool.chunks(iterableReader(Readable.from(['text']))))).rejects.toThrow(/needs a byte stream.*encoding/);
+    // The pool still works after all that.
+    const small = keystream(3 * MiB, 5);
+    expect((await collect(pool.chunks(iterableReader([small])))).map(({ length, id }) => ({ length, id }))).toEqual(expected(small));
+  });
+});

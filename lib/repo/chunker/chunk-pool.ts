@@ -1,0 +1,176 @@
+// ChunkPool: content-defined chunking and content ids on worker threads (chunk-worker.mjs). The thread that
+// walks the file system or pipes a dump only reads bytes into recycled 1 MiB pieces and hands them over; a
+// worker cuts them (FastCDC, §6.1, the gear loop in WebAssembly) and hashes each chunk (HMAC-SHA-256 with
+// idKey, §6.2), and the chunks come back with their raw ids, in order. On a first backup the gear loop and
+// the hashing were most of the storing thread's work, while the seal workers waited for it.
+// Guarantees: chunks() yields exactly what Chunker + contentId give on the same bytes (chunk-pool.test.ts
+// checks it); each chunk's Buffer owns its whole ArrayBuffer (the content store may transfer it to a seal
+// worker without copying). Memory per stream: AHEAD pieces in flight plus what the worker holds for the
+// chunk being cut (up to maxSize); pieces are recycled, at most SPARE_PIECES kept idle. A stream's messages
+// all go to one worker (the cutter's state lives there); streams are spread over the workers.
+// Errors: a read error propagates as is; a chunking error in the worker, or a worker crash, rejects the
+// stream with a ChunkWorkerError. Breaking out of the iteration (or an error) makes the worker forget the
+// stream; the pieces it held come back.
+import { availableParallelism } from 'node:os';
+import type { FileHandle } from 'node:fs/promises';
+import { workerError, WorkerPool, type Reply } from '../../worker-pool';
+import { Chunker } from './fastcdc';
+import type { GearTable } from './gear';
+import type { ChunkerParams } from './params';
+
+export type HashedChunk = { data: Buffer; rawId: Buffer };
+
+/** A stream's bytes: read() fills `into` from the start and says how much (0: the stream ended); close() lets go of a stream not read to its end. */
+export interface PieceReader {
+  read(into: Uint8Array): Promise<number>;
+  close?(): Promise<unknown>;
+}
+
+export class ChunkWorkerError extends Error {
+  name = 'ChunkWorkerError';
+}
+
+interface CutReply extends Reply {
+  chunks: ArrayBuffer[];
+  ids: Uint8Array;
+  free: ArrayBuffer[];
+  error?: { name: string; message: string; stack?: string };
+}
+
+const PIECE = 1024 * 1024;
+/** Pieces sent ahead of the consumer per stream. */
+const AHEAD = 4;
+const SPARE_PIECES = 16;
+
+/** Default: as many chunk workers as seal workers, every core but the storing thread's. */
+export function defaultChunkWorkers(): number {
+  return Math.max(1, availableParallelism() - 1);
+}
+
+export class ChunkPool {
+  /** One single-thread pool per worker: a stream's cutter state lives in one thread. */
+  private readonly cutters: { pool: WorkerPool; streams: number }[] = [];
+  private readonly spare: ArrayBuffer[] = [];
+  private nextStream = 0;
+
+  constructor(gear: GearTable, params: ChunkerParams, idKey: Uint8Array, opts: { workers?: number; idleMs?: number } = {}) {
+    const checked = new Chunker(gear, params); // validates params and table before any worker starts
+    const { maskS, maskL } = checked;
+    const workerData = { gear: Int32Array.from(gear), params: { ...checked.params }, maskS, maskL, idKey: new Uint8Array(idKey) };
+    const workers = opts.workers ?? defaultChunkWorkers();
+    if (!Number.isSafeInteger(workers) || workers < 1) throw new RangeError(`chunk workers must be a positive integer, got ${workers}`);
+    for (let i = 0; i < workers; i++) {
+      const pool = new WorkerPool({ workers: 1, workerUrl: new URL('./chunk-worker.mjs', import.meta.url), workerData, idleMs: opts.idleMs, name: 'chunk worker', errorClass: ChunkWorkerError });
+      this.cutters.push({ pool, streams: 0 });
+    }
+  }
+
+  /** The chunks of the stream `read` gives, each with its raw content id, in order. */
+  async *chunks(read: PieceReader, signal?: AbortSignal): AsyncGenerator<HashedChunk, void, undefined> {
+    const slot = this.cutters.reduce((a, b) => (b.streams < a.streams ? b : a));
+    slot.streams++;
+    const { pool } = slot;
+    const stream = this.nextStream++;
+    const cuts: Promise<CutReply>[] = [];
+    let ended = false;
+    let done = false;
+    try {
+      for (;;) {
+        while (!ended && cuts.length < AHEAD) {
+          const piece = this.take();
+          let n: number;
+          try {
+            n = await read.read(new Uint8Array(piece));
+          } catch (err) {
+            this.give(piece);
+            throw err;
+          }
+          if (n === 0) {
+            this.give(piece);
+            ended = true;
+            cuts.push(pool.run<CutReply>({ stream, end: true }, [], 0));
+          } else {
+            cuts.push(pool.run<CutReply>({ stream, piece, length: n }, [piece], n));
+          }
+        }
+        const next = cuts.shift();
+        if (!next) break;
+        const reply = await next;
+        for (const f of reply.free) this.give(f);
+        if (reply.error) throw workerError(ChunkWorkerError, 'chunk worker', reply.error);
+        for (const [i, chunk] of reply.chunks.entries()) {
+          yield { data: Buffer.from(chunk), rawId: Buffer.from(reply.ids.buffer, reply.ids.byteOffset + 32 * i, 32) };
+        }
+        signal?.throwIfAborted();
+      }
+      done = true;
+    } finally {
+      slot.streams--;
+      if (!done) {
+        await this.drop(pool, stream, cuts);
+        await read.close?.();
+      }
+    }
+  }
+
+  /** Terminates the workers. */
+  async close(): Promise<void> {
+    await Promise.all(this.cutters.map(({ pool }) => pool.close()));
+  }
+
+  /** The reader gave up: let the worker forget the stream, and take back the pieces it held. */
+  private async drop(pool: WorkerPool, stream: number, inFlight: Promise<CutReply>[]): Promise<void> {
+    for (const r of await Promise.allSettled(inFlight)) if (r.status === 'fulfilled') r.value.free.forEach((f) => this.give(f));
+    try {
+      (await pool.run<CutReply>({ stream, drop: true }, [], 0)).free.forEach((f) => this.give(f));
+    } catch {
+      // a broken pool has forgotten everything already
+    }
+  }
+
+  private take(): ArrayBuffer {
+    return this.spare.pop() ?? new ArrayBuffer(PIECE);
+  }
+
+  private give(piece: ArrayBuffer): void {
+    if (piece.byteLength === PIECE && this.spare.length < SPARE_PIECES) this.spare.push(piece);
+  }
+}
+
+/** Reads an open file from its current position. */
+export function fileReader(handle: FileHandle): PieceReader {
+  return { read: async (into) => (await handle.read(into, 0, into.length, null)).bytesRead };
+}
+
+/**
+ * Reads any byte stream (a child's stdout, a Readable), gathering its small pieces (64 KiB from a pipe) into
+ * whole ones, so a worker gets one message per MiB. A stream with an encoding set (strings) is refused.
+ */
+export function iterableReader(source: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array>): PieceReader {
+  const it = Symbol.asyncIterator in source ? source[Symbol.asyncIterator]() : (async function* () {
+    yield* source;
+  })();
+  let rest: Uint8Array | undefined;
+  let finished = false;
+  const read = async (into: Uint8Array) => {
+    let n = 0;
+    while (n < into.length) {
+      if (!rest || rest.length === 0) {
+        if (finished) break;
+        const r = await it.next();
+        if (r.done) {
+          finished = true;
+          break;
+        }
+        if (!(r.value instanceof Uint8Array)) throw new TypeError(`chunking needs a byte stream, got a ${typeof r.value} piece (remove the stream's encoding)`);
+        rest = r.value;
+      }
+      const take = Math.min(rest.length, into.length - n);
+      into.set(take === rest.length ? rest : rest.subarray(0, take), n);
+      rest = rest.subarray(take);
+      n += take;
+    }
+    return n;
+  };
+  return { read, close: async () => it.return?.() };
+}
