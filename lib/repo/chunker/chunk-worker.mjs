@@ -26,6 +26,9 @@ const alloc = (/** @type {number} */ size) => Buffer.allocUnsafeSlow(size);
 
 /** @type {Map<number, WasmChunkCutter>} */
 const streams = new Map();
+/** Cutters of ended streams, for the next ones (each holds a WebAssembly instance and a 2 * maxSize window). */
+/** @type {WasmChunkCutter[]} */
+const idle = [];
 
 /** @param {unknown} err */
 const describe = (err) => {
@@ -42,7 +45,7 @@ function cut(m) {
   const free = [];
   try {
     let cutter = streams.get(stream);
-    if (!cutter) streams.set(stream, (cutter = new WasmChunkCutter(gear, params, maskS, maskL, alloc)));
+    if (!cutter) streams.set(stream, (cutter = idle.pop() ?? new WasmChunkCutter(gear, params, maskS, maskL, alloc)));
     /** @type {Buffer[]} */
     let chunks = [];
     if (m.piece) {
@@ -52,7 +55,11 @@ function cut(m) {
       const last = cutter.finish();
       if (last) chunks = [last];
     }
-    if (m.end || m.drop) streams.delete(stream);
+    if (m.end || m.drop) {
+      streams.delete(stream);
+      cutter.finish(); // resets it (a dropped stream's unfinished chunk is discarded)
+      if (idle.length < 2) idle.push(cutter);
+    }
     const ids = new Uint8Array(32 * chunks.length);
     for (const [i, chunk] of chunks.entries()) ids.set(createHmac('sha256', idKey).update(chunk).digest(), 32 * i);
     const buffers = chunks.map((c) => c.buffer);

@@ -290,19 +290,19 @@ class Archiver {
     if (preread) this.prereadBytes -= preread.size;
     let handle;
     try {
-      let source: PieceReader;
+      let source: PieceReader | undefined;
       if (preread || size < this.repo.config.chunker.minSize) {
         const bytes = preread ? await preread.bytes : await this.readWhole(path);
         // Shorter than the minimum chunk: one chunk, hashed here, no worker round trip (most files are).
-        if (bytes.length < this.repo.config.chunker.minSize) {
-          if (bytes.length > 0) await this.saveChunk(content, bytes, path);
-          source = { read: async () => 0 };
-        } else source = iterableReader([bytes]);
+        if (bytes.length >= this.repo.config.chunker.minSize) source = iterableReader([bytes]);
+        else if (bytes.length > 0) await this.saveChunk(content, bytes, path);
       } else {
         handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
         source = fileReader(handle);
       }
-      for await (const { data, rawId } of this.repo.hashedChunks(source, this.opts.signal)) await this.saveChunk(content, data, path, { rawId, handOver: true });
+      if (source) {
+        for await (const { data, rawId } of this.repo.hashedChunks(source, this.opts.signal)) await this.saveChunk(content, data, path, { rawId, handOver: true });
+      }
     } catch (err) {
       this.opts.signal?.throwIfAborted();
       this.error(path, err);
