@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { getBuffer, type BlobStore } from '../blob';
 import { deriveGearTable, type GearTable } from './chunker';
-import { ChunkPool, type HashedChunk, type PieceReader } from './chunker/chunk-pool';
+import { ChunkPool, type HashedChunk, type PieceReader, type SmallFile } from './chunker/chunk-pool';
 import { ContentStore, type BlobType } from './content';
 import type { SaveHints } from './content/types';
 import type { MasterKey } from './crypto/master-key';
@@ -63,10 +63,18 @@ export class Repository {
   }
 
   /** Content-defined chunks of a stream, each with its raw content id, cut and hashed on worker threads. */
-  hashedChunks(source: PieceReader, signal?: AbortSignal): AsyncIterable<HashedChunk> {
+  hashedChunks(source: PieceReader | { path: string }, signal?: AbortSignal): AsyncIterable<HashedChunk> {
+    return this.chunker().chunks(source, signal);
+  }
+
+  /** A file of at most `limit` bytes read whole and hashed as one chunk on a worker thread. */
+  smallFile(path: string, limit: number): Promise<SmallFile> {
+    return this.chunker().smallFile(path, limit);
+  }
+
+  private chunker(): ChunkPool {
     const { minSize, avgSize, maxSize } = this.config.chunker;
-    this.chunkPool ??= new ChunkPool(this.gear, { minSize, avgSize, maxSize }, this.key.idKey);
-    return this.chunkPool.chunks(source, signal);
+    return (this.chunkPool ??= new ChunkPool(this.gear, { minSize, avgSize, maxSize }, this.key.idKey));
   }
 
   async saveBlob(type: BlobType, data: Buffer, signal?: AbortSignal, hints?: SaveHints) {

@@ -1,10 +1,10 @@
 import { createHmac } from 'node:crypto';
-import { open, writeFile, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ChunkPool, fileReader, iterableReader, type HashedChunk } from './chunk-pool';
+import { ChunkPool, iterableReader, type HashedChunk } from './chunk-pool';
 import { chunkBuffer, deriveGearTable, DEFAULT_CHUNKER_PARAMS } from './index';
 import { keystream, sourceLikeText, split } from './testing';
 
@@ -37,20 +37,46 @@ describe('ChunkPool (chunking and content ids on worker threads)', () => {
     }
   });
 
-  it('reads a file straight into its pieces, and runs several streams at once without mixing them', async () => {
+  it('reads files itself (cut to their end; small ones whole), and runs several streams at once without mixing them', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'lifeboat-chunk-pool-'));
     try {
       const other = keystream(5 * MiB, 9);
       await writeFile(join(dir, 'a'), data);
-      const handle = await open(join(dir, 'a'));
       const [a, b, empty] = await Promise.all([
-        collect(pool.chunks(fileReader(handle))).finally(() => handle.close()),
+        collect(pool.chunks({ path: join(dir, 'a') })),
         collect(pool.chunks(iterableReader([other]))),
         collect(pool.chunks(iterableReader([]))),
       ]);
       expect(a.map(({ length, id }) => ({ length, id }))).toEqual(expected(data));
+      expect(a.every((c) => c.owns)).toBe(true);
       expect(b.map(({ length, id }) => ({ length, id }))).toEqual(expected(other));
       expect(empty).toEqual([]);
+
+      const small = sourceLikeText(300 * 1024, 8);
+      await writeFile(join(dir, 'small'), small);
+      const got = await pool.smallFile(join(dir, 'small'), 512 * 1024);
+      expect(got).not.toBe('too large');
+      if (got === 'too large') return;
+      expect(got.data.equals(small)).toBe(true);
+      expect(got.rawId.toString('hex')).toBe(hmac(small));
+      expect(got.data.buffer.byteLength).toBe(small.length); // owns its buffer: handed to a seal worker as is
+      expect(await pool.smallFile(join(dir, 'small'), 100 * 1024)).toBe('too large');
+      await writeFile(join(dir, 'empty'), '');
+      expect(await pool.smallFile(join(dir, 'empty'), 10)).toMatchObject({ data: Buffer.alloc(0) });
+
+      // Errors are node's, with their codes; a symlink is not followed.
+      await symlink(join(dir, 'small'), join(dir, 'link'));
+      await expect(pool.smallFile(join(dir, 'link'), 512 * 1024)).rejects.toMatchObject({ code: 'ELOOP' });
+      await expect(collect(pool.chunks({ path: join(dir, 'link') }))).rejects.toMatchObject({ code: 'ELOOP' });
+      await expect(pool.smallFile(join(dir, 'gone'), 10)).rejects.toThrow(/ENOENT: no such file or directory, open/);
+      await expect(collect(pool.chunks({ path: join(dir, 'gone') }))).rejects.toThrow(/ENOENT/);
+      if (process.getuid?.() !== 0) {
+        await chmod(join(dir, 'a'), 0o000);
+        await expect(collect(pool.chunks({ path: join(dir, 'a') }))).rejects.toMatchObject({ code: 'EACCES' });
+      }
+      // The file streams that failed left nothing behind: the next one cuts from its start.
+      await chmod(join(dir, 'a'), 0o600);
+      expect((await collect(pool.chunks({ path: join(dir, 'a') }))).map(({ length, id }) => ({ length, id }))).toEqual(expected(data));
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

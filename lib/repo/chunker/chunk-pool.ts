@@ -12,7 +12,6 @@
 // stream with a ChunkWorkerError. Breaking out of the iteration (or an error) makes the worker forget the
 // stream; the pieces it held come back.
 import { availableParallelism } from 'node:os';
-import type { FileHandle } from 'node:fs/promises';
 import { workerError, WorkerPool, type Reply } from '../../worker-pool';
 import { Chunker } from './fastcdc';
 import type { GearTable } from './gear';
@@ -26,15 +25,28 @@ export interface PieceReader {
   close?(): Promise<unknown>;
 }
 
+/** A small file read whole and hashed as one chunk; 'too large' when it is (or grew) past the limit. */
+export type SmallFile = HashedChunk | 'too large';
+
 export class ChunkWorkerError extends Error {
   name = 'ChunkWorkerError';
+}
+
+interface FileReply extends Reply {
+  bytes?: ArrayBuffer;
+  length?: number;
+  id?: Uint8Array;
+  tooLarge?: boolean;
+  error?: { name: string; message: string; code?: string };
 }
 
 interface CutReply extends Reply {
   chunks: ArrayBuffer[];
   ids: Uint8Array;
   free: ArrayBuffer[];
-  error?: { name: string; message: string; stack?: string };
+  /** A file stream reached its end. */
+  eof?: boolean;
+  error?: { name: string; message: string; stack?: string; code?: string };
 }
 
 const PIECE = 1024 * 1024;
@@ -50,6 +62,8 @@ export function defaultChunkWorkers(): number {
 export class ChunkPool {
   /** One single-thread pool per worker: a stream's cutter state lives in one thread. */
   private readonly cutters: { pool: WorkerPool; streams: number }[] = [];
+  /** Reads and hashes small files, apart from the cutters (a small file must not wait behind a large one). */
+  private readonly readers: WorkerPool;
   private readonly spare: ArrayBuffer[] = [];
   private nextStream = 0;
 
@@ -59,14 +73,16 @@ export class ChunkPool {
     const workerData = { gear: Int32Array.from(gear), params: { ...checked.params }, maskS, maskL, idKey: new Uint8Array(idKey) };
     const workers = opts.workers ?? defaultChunkWorkers();
     if (!Number.isSafeInteger(workers) || workers < 1) throw new RangeError(`chunk workers must be a positive integer, got ${workers}`);
-    for (let i = 0; i < workers; i++) {
-      const pool = new WorkerPool({ workers: 1, workerUrl: new URL('./chunk-worker.mjs', import.meta.url), workerData, idleMs: opts.idleMs, name: 'chunk worker', errorClass: ChunkWorkerError });
-      this.cutters.push({ pool, streams: 0 });
-    }
+    const pool = (name: string) => new WorkerPool({ workers: 1, workerUrl: new URL('./chunk-worker.mjs', import.meta.url), workerData, idleMs: opts.idleMs, name, errorClass: ChunkWorkerError });
+    for (let i = 0; i < workers; i++) this.cutters.push({ pool: pool('chunk worker'), streams: 0 });
+    this.readers = pool('small-file reader');
   }
 
-  /** The chunks of the stream `read` gives, each with its raw content id, in order. */
-  async *chunks(read: PieceReader, signal?: AbortSignal): AsyncGenerator<HashedChunk, void, undefined> {
+  /**
+   * The chunks of a stream, each with its raw content id, in order. The stream is what `source.read` gives,
+   * or a file the worker opens (O_NOFOLLOW) and reads itself, to its end: no piece buffers in between.
+   */
+  async *chunks(source: PieceReader | { path: string }, signal?: AbortSignal): AsyncGenerator<HashedChunk, void, undefined> {
     const slot = this.cutters.reduce((a, b) => (b.streams < a.streams ? b : a));
     slot.streams++;
     const { pool } = slot;
@@ -77,10 +93,14 @@ export class ChunkPool {
     try {
       for (;;) {
         while (!ended && cuts.length < AHEAD) {
+          if ('path' in source) {
+            cuts.push(pool.run<CutReply>({ stream, path: source.path, read: PIECE }, [], PIECE));
+            continue;
+          }
           const piece = this.take();
           let n: number;
           try {
-            n = await read.read(new Uint8Array(piece));
+            n = await source.read(new Uint8Array(piece));
           } catch (err) {
             this.give(piece);
             throw err;
@@ -97,7 +117,12 @@ export class ChunkPool {
         if (!next) break;
         const reply = await next;
         for (const f of reply.free) this.give(f);
-        if (reply.error) throw workerError(ChunkWorkerError, 'chunk worker', reply.error);
+        if (reply.error) throw reply.error.code ? systemError(reply.error) : workerError(ChunkWorkerError, 'chunk worker', reply.error);
+        if (reply.eof && !ended) {
+          // The file's end: reads sent after it reply empty; then the worker forgets the stream.
+          ended = true;
+          cuts.push(pool.run<CutReply>({ stream, end: true }, [], 0));
+        }
         for (const [i, chunk] of reply.chunks.entries()) {
           yield { data: Buffer.from(chunk), rawId: Buffer.from(reply.ids.buffer, reply.ids.byteOffset + 32 * i, 32) };
         }
@@ -108,14 +133,25 @@ export class ChunkPool {
       slot.streams--;
       if (!done) {
         await this.drop(pool, stream, cuts);
-        await read.close?.();
+        if (!('path' in source)) await source.close?.();
       }
     }
   }
 
+  /**
+   * Reads a file of at most `limit` bytes whole on a worker thread (not following a symlink put in its
+   * place) and hashes it as one chunk. Rejects with node's error (code and message) when it cannot be read.
+   */
+  async smallFile(path: string, limit: number): Promise<SmallFile> {
+    const r = await this.readers.run<FileReply>({ file: path, limit }, [], 1);
+    if (r.error) throw systemError(r.error);
+    if (r.tooLarge || !r.bytes || !r.id) return 'too large';
+    return { data: Buffer.from(r.bytes, 0, r.length), rawId: Buffer.from(r.id.buffer, r.id.byteOffset, 32) };
+  }
+
   /** Terminates the workers. */
   async close(): Promise<void> {
-    await Promise.all(this.cutters.map(({ pool }) => pool.close()));
+    await Promise.all([...this.cutters.map(({ pool }) => pool.close()), this.readers.close()]);
   }
 
   /** The reader gave up: let the worker forget the stream, and take back the pieces it held. */
@@ -137,9 +173,9 @@ export class ChunkPool {
   }
 }
 
-/** Reads an open file from its current position. */
-export function fileReader(handle: FileHandle): PieceReader {
-  return { read: async (into) => (await handle.read(into, 0, into.length, null)).bytesRead };
+/** A file's open or read error as node reported it in the worker (ENOENT, EACCES, ELOOP...). */
+function systemError(e: { message: string; code?: string }): Error {
+  return Object.assign(new Error(e.message), { code: e.code });
 }
 
 /**

@@ -6,14 +6,24 @@
 // workerData: { gear: Int32Array, params: { minSize, avgSize, maxSize }, maskS, maskL, idKey: Uint8Array }.
 // Protocol, one reply per message, in order; a stream's cut messages all come to one worker:
 //   in:  { seq, stream, piece: ArrayBuffer, length }  the stream's next bytes, piece[0, length)
+//        { seq, stream, path, read }                  the next `read` bytes of a file, read here (opened
+//                                                     O_NOFOLLOW on the first message); the reply that
+//                                                     meets its end has eof: true and the last chunk, the
+//                                                     file is closed, and later reads reply eof, empty
 //        { seq, stream, end: true }                   the stream ended: cut its last chunk, forget it
 //        { seq, stream, drop: true }                  the reader gave up: forget the stream
-//   out: { seq, chunks: ArrayBuffer[], ids: Uint8Array, free: ArrayBuffer[] }
+//   out: { seq, chunks: ArrayBuffer[], ids: Uint8Array, free: ArrayBuffer[], eof }
 //        the chunks the message completed (each buffer exactly one chunk), their raw content ids (32 bytes
 //        each, in order, in one small array), and the piece back (its bytes were copied into the cutter)
 //        for reuse; chunks and pieces are transferred, never structured-cloned.
 //        Or { seq, chunks: [], ids, free: [], error: { name, message, stack } } when the work threw.
+//   in:  { seq, file: string, limit }  read a small file whole (O_NOFOLLOW) and hash it as one chunk
+//   out: { seq, bytes: ArrayBuffer, length, id: Uint8Array }  (bytes transferred, [0, length) is the file)
+//        or { seq, tooLarge: true } when it holds more than `limit` bytes, or grew while being read (the
+//        caller reads it as a stream instead)
+//        or { seq, error: { name, message, code } } (ENOENT, EACCES, ELOOP...: the message is node's)
 import { createHmac } from 'node:crypto';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { WasmChunkCutter } from './fastcdc-wasm.mjs';
 
@@ -24,7 +34,9 @@ const idKey = Buffer.from(workerData.idKey);
 // Every chunk gets an ArrayBuffer of its own, so it can be transferred without dragging a pool slab along.
 const alloc = (/** @type {number} */ size) => Buffer.allocUnsafeSlow(size);
 
-/** @type {Map<number, WasmChunkCutter>} */
+const probe = Buffer.alloc(1);
+/** @typedef {{ cutter: WasmChunkCutter, fd: number | undefined, eof: boolean }} Stream */
+/** @type {Map<number, Stream>} */
 const streams = new Map();
 /** Cutters of ended streams, for the next ones (each holds a WebAssembly instance and a 2 * maxSize window). */
 /** @type {WasmChunkCutter[]} */
@@ -36,36 +48,83 @@ const describe = (err) => {
   return { name: e?.name ?? 'Error', message: e?.message ?? String(err), stack: e?.stack };
 };
 
-port.on('message', cut);
+port.on('message', (m) => (m.file === undefined ? cut(m) : readSmallFile(m)));
 
-/** @param {{ seq: number, stream: number, piece?: ArrayBuffer, length?: number, end?: boolean, drop?: boolean }} m */
+/**
+ * Small files are read here with synchronous calls: through promises on the storing thread, open, fstat,
+ * read and close cost ~30 µs of its time each, most of a many-small-files backup's main thread.
+ * @param {{ seq: number, file: string, limit: number }} m
+ */
+function readSmallFile(m) {
+  const { seq } = m;
+  let fd;
+  try {
+    fd = openSync(m.file, constants.O_RDONLY | constants.O_NOFOLLOW);
+    const size = fstatSync(fd).size;
+    if (size > m.limit) return port.postMessage({ seq, tooLarge: true });
+    const buf = Buffer.allocUnsafeSlow(size);
+    let length = 0;
+    for (let n; length < size && (n = readSync(fd, buf, length, size - length, null)) > 0; ) length += n;
+    // A file that grew since fstat is read as a stream instead.
+    if (readSync(fd, probe, 0, 1, null) > 0) return port.postMessage({ seq, tooLarge: true });
+    const id = new Uint8Array(createHmac('sha256', idKey).update(buf.subarray(0, length)).digest());
+    port.postMessage({ seq, bytes: buf.buffer, length, id }, [buf.buffer]);
+  } catch (err) {
+    const e = /** @type {NodeJS.ErrnoException} */ (err);
+    port.postMessage({ seq, error: { name: e?.name ?? 'Error', message: e?.message ?? String(err), code: e?.code } });
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** @param {{ seq: number, stream: number, piece?: ArrayBuffer, length?: number, path?: string, read?: number, end?: boolean, drop?: boolean }} m */
 function cut(m) {
   const { seq, stream } = m;
   /** @type {ArrayBuffer[]} */
   const free = [];
+  let s = streams.get(stream);
   try {
-    let cutter = streams.get(stream);
-    if (!cutter) streams.set(stream, (cutter = idle.pop() ?? new WasmChunkCutter(gear, params, maskS, maskL, alloc)));
+    if (!s) streams.set(stream, (s = { cutter: idle.pop() ?? new WasmChunkCutter(gear, params, maskS, maskL, alloc), fd: undefined, eof: false }));
     /** @type {Buffer[]} */
     let chunks = [];
     if (m.piece) {
-      chunks = cutter.push(new Uint8Array(m.piece, 0, m.length));
+      chunks = s.cutter.push(new Uint8Array(m.piece, 0, m.length ?? 0));
       free.push(m.piece); // copied into the cutter's window
+    } else if (m.path !== undefined && !s.eof) {
+      s.fd ??= openSync(m.path, constants.O_RDONLY | constants.O_NOFOLLOW);
+      const r = s.cutter.pushFromFile(s.fd, m.read ?? 0);
+      chunks = r.chunks;
+      if (r.read === 0) {
+        s.eof = true;
+        const last = s.cutter.finish();
+        if (last) chunks.push(last);
+        closeFile(s);
+      }
     } else if (m.end) {
-      const last = cutter.finish();
+      const last = s.cutter.finish();
       if (last) chunks = [last];
     }
-    if (m.end || m.drop) {
-      streams.delete(stream);
-      cutter.finish(); // resets it (a dropped stream's unfinished chunk is discarded)
-      if (idle.length < 2) idle.push(cutter);
-    }
+    if (m.end || m.drop) forget(stream, s);
     const ids = new Uint8Array(32 * chunks.length);
     for (const [i, chunk] of chunks.entries()) ids.set(createHmac('sha256', idKey).update(chunk).digest(), 32 * i);
     const buffers = chunks.map((c) => c.buffer);
-    port.postMessage({ seq, chunks: buffers, ids, free }, [...buffers, ...free]);
+    port.postMessage({ seq, chunks: buffers, ids, free, eof: s.eof }, [...buffers, ...free]);
   } catch (err) {
-    streams.delete(stream);
-    port.postMessage({ seq, chunks: [], ids: new Uint8Array(0), free: [], error: describe(err) });
+    if (s) forget(stream, s);
+    port.postMessage({ seq, chunks: [], ids: new Uint8Array(0), free: [], error: { ...describe(err), code: /** @type {any} */ (err)?.code } });
   }
+}
+
+/** @param {number} stream @param {Stream} s */
+function forget(stream, s) {
+  closeFile(s);
+  streams.delete(stream);
+  s.cutter.finish(); // resets it; a dropped stream's unfinished chunk is discarded
+  if (idle.length < 2) idle.push(s.cutter);
+}
+
+/** @param {Stream} s */
+function closeFile(s) {
+  if (s.fd !== undefined) closeSync(s.fd);
+  s.fd = undefined;
 }

@@ -6,7 +6,7 @@
 // piece is not referenced after push() returns (unlike ChunkCutter, which keeps pending pieces).
 // Memory: a window of 2 * maxSize + the largest piece pushed; the unfinished chunk (< maxSize) moves to the
 // window's start when a piece would not fit after it.
-import { readFileSync } from 'node:fs';
+import { readFileSync, readSync } from 'node:fs';
 
 const TABLE = 0;
 const TABLE_SHIFTED = 1024;
@@ -57,15 +57,40 @@ export class WasmChunkCutter {
    * @returns {Buffer[]}
    */
   push(data) {
-    if (this.end + data.length > this.capacity) {
-      this.bytes.copyWithin(0, this.start, this.end);
-      this.end -= this.start;
-      this.start = 0;
-      if (this.end + data.length > this.capacity) this.grow(this.end + data.length + this.params.maxSize);
-    }
+    this.makeRoom(data.length);
     this.bytes.set(data, this.end);
-    let pos = this.end;
-    this.end += data.length;
+    return this.cutFrom(this.end, data.length);
+  }
+
+  /**
+   * Reads up to `max` bytes of an open file (from its current position) straight into the window and cuts
+   * them: no piece buffer in between. `read` is 0 at the end of the file.
+   * @param {number} fd
+   * @param {number} max
+   * @returns {{ read: number, chunks: Buffer[] }}
+   */
+  pushFromFile(fd, max) {
+    this.makeRoom(max);
+    const read = readSync(fd, this.bytes, this.end, max, null);
+    return { read, chunks: this.cutFrom(this.end, read) };
+  }
+
+  /** @param {number} length */
+  makeRoom(length) {
+    if (this.end + length <= this.capacity) return;
+    this.bytes.copyWithin(0, this.start, this.end);
+    this.end -= this.start;
+    this.start = 0;
+    if (this.end + length > this.capacity) this.grow(this.end + length + this.params.maxSize);
+  }
+
+  /**
+   * Cuts after `length` new bytes were put in the window at `pos` (= the old end).
+   * @param {number} pos @param {number} length
+   * @returns {Buffer[]}
+   */
+  cutFrom(pos, length) {
+    this.end += length;
     /** @type {Buffer[]} */
     const out = [];
     while (pos < this.end) {

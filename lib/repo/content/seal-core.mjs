@@ -96,15 +96,16 @@ export class BlobSealer {
    * @param {Uint8Array} plaintext
    * @param {Uint8Array} aad the blob's raw 32-byte content id
    * @param {Buffer} [dest]
+   * @param {(size: number) => Buffer} [alloc] makes the exact-size buffer when there is no `dest`
    * @returns {Buffer}
    */
-  seal(plaintext, aad, dest) {
+  seal(plaintext, aad, dest, alloc = Buffer.allocUnsafe) {
     const { tag, body } = this.encode(plaintext);
     const length = BOX_OVERHEAD + 1 + body.length;
     if (dest && dest.length < maxSealedLength(plaintext.length)) {
       throw new RangeError(`BlobSealer: destination holds ${dest.length} bytes, a ${plaintext.length}-byte blob needs up to ${maxSealedLength(plaintext.length)}`);
     }
-    const out = dest ? dest.subarray(0, length) : Buffer.allocUnsafe(length);
+    const out = dest ? dest.subarray(0, length) : alloc(length);
     out[0] = BOX_FORMAT;
     const nonce = out.subarray(1, 1 + NONCE_BYTES);
     randomFillSync(nonce);

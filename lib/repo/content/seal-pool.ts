@@ -1,9 +1,10 @@
 // SealPool: compresses and seals blobs (seal-core.mjs) on worker threads running seal-worker.mjs, so the
 // content store's thread keeps only hashing, packing and I/O. The pool knows nothing about packs or
 // deduplication; the content store decides what to seal and bounds how much is in flight (store.ts).
-// Guarantees: seal() copies the plaintext before it returns (the caller may reuse it at once); plaintext and
-// sealed bytes travel as transferred ArrayBuffers, never structured-cloned; those buffers are recycled (a
-// result's buffer comes back through release()), with at most `spareBytes` kept idle. Workers start on the
+// Guarantees: seal() copies the plaintext before it returns (the caller may reuse it at once), or takes its
+// buffer when handed over; plaintext and sealed bytes travel as transferred ArrayBuffers, never
+// structured-cloned; copy buffers and results are recycled (a result's buffer comes back through release()),
+// with at most `spareBytes` kept idle. Workers start on the
 // first job, at most `workers` of them; each job goes to the worker with the fewest bytes outstanding; a
 // worker keeps the process alive only while it has jobs; all workers are terminated after `idleMs` without
 // jobs and restarted on demand.
@@ -14,7 +15,6 @@
 // Concurrency: one event loop; seal() may be called any number of times without awaiting.
 import { availableParallelism } from 'node:os';
 import { workerError, WorkerPool, type Reply } from '../../worker-pool';
-import { maxSealedLength } from './seal-core.mjs';
 
 export interface SealPoolOptions {
   /** Worker threads (at least 1). */
@@ -46,8 +46,8 @@ export function defaultSealWorkers(): number {
 }
 
 interface SealReply extends Reply {
-  input: ArrayBuffer;
-  out: ArrayBuffer;
+  input?: ArrayBuffer;
+  out?: ArrayBuffer;
   sealedLength?: number;
   error?: { name: string; message: string; stack?: string };
 }
@@ -98,18 +98,15 @@ export class SealPool {
     const whole = handOver && plaintext.byteOffset === 0 && plaintext.buffer instanceof ArrayBuffer && plaintext.buffer.byteLength === length;
     const input = whole ? (plaintext.buffer as ArrayBuffer) : this.take(length);
     if (!whole) new Uint8Array(input, 0, length).set(plaintext);
-    const out = this.take(maxSealedLength(length));
     // The id is copied into its own 32-byte buffer: a view into a larger (pooled) ArrayBuffer would be
     // cloned whole.
-    return this.pool.run<SealReply>({ id: new Uint8Array(rawId), input, length, out }, [input, out], length).then((m) => this.result(m));
+    const job = { id: new Uint8Array(rawId), input, length, ...(whole ? { keep: true } : {}) };
+    return this.pool.run<SealReply>(job, [input], length).then((m) => this.result(m));
   }
 
   private result(m: SealReply): SealedResult {
-    this.give(m.input);
-    if (m.error || m.sealedLength === undefined) {
-      this.give(m.out);
-      throw workerError(SealWorkerError, 'seal worker', m.error);
-    }
+    if (m.input) this.give(m.input);
+    if (m.error || m.sealedLength === undefined || !m.out) throw workerError(SealWorkerError, 'seal worker', m.error);
     const out = m.out;
     let released = false;
     return {

@@ -2,13 +2,15 @@
 // seal-core.mjs. Plain JavaScript with no TypeScript imports, so it starts the same under tsx, vitest and the
 // job threads of worker/thread.ts. workerData: { encKey: Uint8Array, level: number } (sent once).
 // Protocol, one reply per job, in order:
-//   in:  { seq, id: Uint8Array (raw content id), input: ArrayBuffer, length, out: ArrayBuffer }
-//        input holds the plaintext in [0, length); out has room for maxSealedLength(length) bytes. Both are
-//        transferred here and transferred back, so no blob is structured-cloned either way.
-//   out: { seq, input, out, sealedLength } with the sealed box in out[0, sealedLength),
-//        or { seq, input, out, error: { name, message, stack } } when sealing threw.
+//   in:  { seq, id: Uint8Array (raw content id), input: ArrayBuffer, length, keep?: true }
+//        input holds the plaintext in [0, length), transferred here; it goes back with the reply for reuse
+//        unless `keep` (a chunk handed over by the chunker: the storing thread has no use for it, and every
+//        buffer it receives costs it garbage-collection work).
+//   out: { seq, input?, out, sealedLength }: the sealed box is out[0, sealedLength), a new buffer of exactly
+//        that size (transferred); or { seq, input?, error: { name, message, stack } } when sealing threw.
+//   Nothing is structured-cloned either way.
 import { parentPort, workerData } from 'node:worker_threads';
-import { BlobSealer, maxSealedLength } from './seal-core.mjs';
+import { BlobSealer } from './seal-core.mjs';
 import { collectEvery } from '../../worker-gc.mjs';
 
 if (!parentPort) throw new Error('seal-worker.mjs runs only as a worker thread');
@@ -19,17 +21,20 @@ const sealer = new BlobSealer(workerData.encKey, workerData.level);
 // (a pgbench base backup), ~0.5 s of the seal worker's 2 s.
 const collectGarbage = collectEvery(16 * 1024 * 1024);
 
+/** Each sealed box gets an ArrayBuffer of its own, exactly its size, to be transferred. */
+const ownBuffer = (/** @type {number} */ size) => Buffer.allocUnsafeSlow(size);
+
 port.on('message', (job) => {
-  const { seq, input, length } = job;
-  let out = job.out;
+  const { seq, input, length, keep } = job;
+  const back = keep ? undefined : input;
   try {
-    if (!out || out.byteLength < maxSealedLength(length)) out = new ArrayBuffer(maxSealedLength(length));
-    const sealed = sealer.seal(new Uint8Array(input, 0, length), job.id, Buffer.from(out));
-    port.postMessage({ seq, input, out, sealedLength: sealed.length }, [input, out]);
+    const sealed = sealer.seal(new Uint8Array(input, 0, length), job.id, undefined, ownBuffer);
+    const out = sealed.buffer;
+    port.postMessage({ seq, input: back, out, sealedLength: sealed.length }, back ? [back, out] : [out]);
     collectGarbage(sealed.length);
   } catch (err) {
     const e = /** @type {Error} */ (err);
-    const transfer = [input, out].filter((b) => b instanceof ArrayBuffer);
-    port.postMessage({ seq, input, out, error: { name: e?.name ?? 'Error', message: e?.message ?? String(err), stack: e?.stack } }, transfer);
+    const transfer = back instanceof ArrayBuffer ? [back] : [];
+    port.postMessage({ seq, input: back, error: { name: e?.name ?? 'Error', message: e?.message ?? String(err), stack: e?.stack } }, transfer);
   }
 });

@@ -4,10 +4,10 @@
 // file sizes. Incremental by default: a file whose metadata matches the parent snapshot's node (sameFile)
 // is not re-read; `full` re-reads and re-hashes everything. Unreadable entries are recorded in `errors`
 // and skipped; the backup goes on (the caller marks the snapshot partial). Aborts reject with the reason.
-import { constants, type BigIntStats } from 'node:fs';
-import { lstat, open, readdir, readlink } from 'node:fs/promises';
+import type { BigIntStats } from 'node:fs';
+import { lstat, readdir, readlink } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
-import { fileReader, iterableReader, type HashedChunk, type PieceReader } from '../../repo/chunker/chunk-pool';
+import type { HashedChunk, PieceReader, SmallFile } from '../../repo/chunker/chunk-pool';
 import type { SaveHints } from '../../repo/content/types';
 import { StoredBytesTally } from '../../repo/content/stored-tally';
 import { encodeTree, loadIdNames, nodeFromStat as rawNodeFromStat, sameFile, type IdNames, type TreeNode } from '../../repo/tree';
@@ -33,8 +33,10 @@ export interface ArchiveRepo {
   loadBlob(id: string, signal?: AbortSignal): Promise<Buffer>;
   hasBlob(id: string): boolean;
   /** Content-defined chunks with their content ids, cut and hashed on worker threads. */
-  hashedChunks(source: PieceReader, signal?: AbortSignal): AsyncIterable<HashedChunk>;
-  /** A file shorter than this is one chunk: stored without the chunk workers' round trip. */
+  hashedChunks(source: PieceReader | { path: string }, signal?: AbortSignal): AsyncIterable<HashedChunk>;
+  /** A file of at most `limit` bytes read whole and hashed as one chunk on a worker thread ('too large' past it). */
+  smallFile(path: string, limit: number): Promise<SmallFile>;
+  /** A file shorter than minSize is one chunk: read with smallFile, not streamed through the cutter. */
   readonly config: { chunker: { minSize: number } };
 }
 
@@ -78,7 +80,7 @@ export type ArchiveResult = { tree: string; summary: ArchiveSummary };
 const STAT_WINDOW = 64;
 /** Files up to this size are read whole, ahead of the walk (at most PREREAD_BUDGET of them held). */
 const SMALL_FILE = 256n * 1024n;
-const PREREADS_IN_FLIGHT = 8;
+const PREREADS_IN_FLIGHT = 16;
 /** Bytes of small files read ahead and not consumed yet, at most (beyond it files are read when reached). */
 const PREREAD_BUDGET = 16 * 1024 * 1024;
 /**
@@ -121,7 +123,7 @@ class Archiver {
   totals: ScanTotals | undefined;
   readonly summary: ArchiveSummary = { files: 0, dirs: 0, bytes: 0, newFiles: 0, changedFiles: 0, unchangedFiles: 0, newBlobs: 0, addedBytes: 0, errors: [] };
   private lastReport = 0;
-  private readonly preread = new Map<string, { bytes: Promise<Buffer>; size: number }>();
+  private readonly preread = new Map<string, { file: Promise<SmallFile>; size: number }>();
   private prereadBytes = 0;
   /** Listings started ahead of the walk, by path. */
   private readonly listed = new Map<string, Promise<Listing>>();
@@ -288,27 +290,20 @@ class Archiver {
     const preread = this.preread.get(path);
     this.preread.delete(path);
     if (preread) this.prereadBytes -= preread.size;
-    let handle;
     try {
-      let source: PieceReader | undefined;
-      if (preread || size < this.repo.config.chunker.minSize) {
-        const bytes = preread ? await preread.bytes : await this.readWhole(path);
-        // Shorter than the minimum chunk: one chunk, hashed here, no worker round trip (most files are).
-        if (bytes.length >= this.repo.config.chunker.minSize) source = iterableReader([bytes]);
-        else if (bytes.length > 0) await this.saveChunk(content, bytes, path);
+      // Shorter than the minimum chunk: one chunk, read and hashed on a worker thread (most files are).
+      // Longer: read, cut and hashed on a chunk worker.
+      const limit = this.repo.config.chunker.minSize - 1;
+      const small = preread ? await preread.file : size <= limit ? await this.readSlots.run(() => this.repo.smallFile(path, limit)) : 'too large';
+      if (small !== 'too large') {
+        if (small.data.length > 0) await this.saveChunk(content, small.data, path, { rawId: small.rawId, handOver: true });
       } else {
-        handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
-        source = fileReader(handle);
-      }
-      if (source) {
-        for await (const { data, rawId } of this.repo.hashedChunks(source, this.opts.signal)) await this.saveChunk(content, data, path, { rawId, handOver: true });
+        for await (const { data, rawId } of this.repo.hashedChunks({ path }, this.opts.signal)) await this.saveChunk(content, data, path, { rawId, handOver: true });
       }
     } catch (err) {
       this.opts.signal?.throwIfAborted();
       this.error(path, err);
       return null;
-    } finally {
-      await handle?.close();
     }
     if (prev) this.summary.changedFiles++;
     else this.summary.newFiles++;
@@ -328,17 +323,6 @@ class Archiver {
     this.report(path);
   }
 
-  private readWhole(path: string): Promise<Buffer> {
-    return this.readSlots.run(async () => {
-      const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
-      try {
-        return await handle.readFile({ signal: this.opts.signal });
-      } finally {
-        await handle.close();
-      }
-    });
-  }
-
   /** Unchanged since the parent snapshot (and all its blobs still indexed): not re-read unless `full`. */
   private unchanged(stat: BigIntStats, prev: TreeNode | undefined): prev is TreeNode & { type: 'file' } {
     if (this.opts.full || !prev || prev.type !== 'file' || !sameFile(prev, stat)) return false;
@@ -354,9 +338,9 @@ class Archiver {
     if (!stat?.isFile() || stat.size > SMALL_FILE || this.preread.has(path) || (this.included && !this.included(path)) || this.unchanged(stat, prev)) return;
     const size = Number(stat.size);
     if (this.prereadBytes + size > PREREAD_BUDGET) return;
-    const read = this.readWhole(path);
+    const read = this.readSlots.run(() => this.repo.smallFile(path, this.repo.config.chunker.minSize - 1));
     read.catch(() => {}); // handled when saveFile awaits it; an abandoned read must not be an unhandled rejection
-    this.preread.set(path, { bytes: read, size });
+    this.preread.set(path, { file: read, size });
     this.prereadBytes += size;
   }
 
