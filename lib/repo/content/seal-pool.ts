@@ -15,6 +15,7 @@
 // Concurrency: one event loop; seal() may be called any number of times without awaiting.
 import { availableParallelism } from 'node:os';
 import { workerError, WorkerPool, type Reply } from '../../worker-pool';
+import { maxSealedLength } from './seal-core.mjs';
 
 export interface SealPoolOptions {
   /** Worker threads (at least 1). */
@@ -100,13 +101,19 @@ export class SealPool {
     if (!whole) new Uint8Array(input, 0, length).set(plaintext);
     // The id is copied into its own 32-byte buffer: a view into a larger (pooled) ArrayBuffer would be
     // cloned whole.
-    const job = { id: new Uint8Array(rawId), input, length, ...(whole ? { keep: true } : {}) };
-    return this.pool.run<SealReply>(job, [input], length).then((m) => this.result(m));
+    // A released result's buffer is reused for the box when one is big enough; otherwise the worker makes
+    // one of the box's exact size (no buffer of the plaintext's size crosses for a well-compressed blob).
+    const out = this.spareFor(maxSealedLength(length));
+    const job = { id: new Uint8Array(rawId), input, length, out, ...(whole ? { keep: true } : {}) };
+    return this.pool.run<SealReply>(job, out ? [input, out] : [input], length).then((m) => this.result(m));
   }
 
   private result(m: SealReply): SealedResult {
     if (m.input) this.give(m.input);
-    if (m.error || m.sealedLength === undefined || !m.out) throw workerError(SealWorkerError, 'seal worker', m.error);
+    if (m.error || m.sealedLength === undefined || !m.out) {
+      this.give(m.out);
+      throw workerError(SealWorkerError, 'seal worker', m.error);
+    }
     const out = m.out;
     let released = false;
     return {
@@ -126,6 +133,14 @@ export class SealPool {
 
   /** A buffer of at least `bytes` bytes, from the spares when one fits without much waste. */
   private take(bytes: number): ArrayBuffer {
+    const spare = this.spareFor(bytes);
+    if (spare) return spare;
+    const unit = bytes <= 64 * KiB ? 4 * KiB : 64 * KiB;
+    return new ArrayBuffer(Math.max(unit, Math.ceil(bytes / unit) * unit));
+  }
+
+  /** An idle buffer of at least `bytes` bytes that does not waste much, if there is one. */
+  private spareFor(bytes: number): ArrayBuffer | undefined {
     let best = -1;
     const most = 2 * bytes + 64 * KiB;
     for (let i = 0; i < this.spare.length; i++) {
@@ -137,8 +152,7 @@ export class SealPool {
       this.spareTotal -= buf!.byteLength;
       return buf!;
     }
-    const unit = bytes <= 64 * KiB ? 4 * KiB : 64 * KiB;
-    return new ArrayBuffer(Math.max(unit, Math.ceil(bytes / unit) * unit));
+    return undefined;
   }
 
   private give(buf: ArrayBuffer | undefined): void {

@@ -2,15 +2,16 @@
 // seal-core.mjs. Plain JavaScript with no TypeScript imports, so it starts the same under tsx, vitest and the
 // job threads of worker/thread.ts. workerData: { encKey: Uint8Array, level: number } (sent once).
 // Protocol, one reply per job, in order:
-//   in:  { seq, id: Uint8Array (raw content id), input: ArrayBuffer, length, keep?: true }
+//   in:  { seq, id: Uint8Array (raw content id), input: ArrayBuffer, length, out?: ArrayBuffer, keep?: true }
 //        input holds the plaintext in [0, length), transferred here; it goes back with the reply for reuse
 //        unless `keep` (a chunk handed over by the chunker: the storing thread has no use for it, and every
 //        buffer it receives costs it garbage-collection work).
-//   out: { seq, input?, out, sealedLength }: the sealed box is out[0, sealedLength), a new buffer of exactly
-//        that size (transferred); or { seq, input?, error: { name, message, stack } } when sealing threw.
+//   out: { seq, input?, out, sealedLength }: the sealed box is out[0, sealedLength): in the `out` sent along
+//        when it has room for maxSealedLength(length) bytes, else in a new buffer of exactly the box's size
+//        (transferred); or { seq, input?, out?, error: { name, message, stack } } when sealing threw.
 //   Nothing is structured-cloned either way.
 import { parentPort, workerData } from 'node:worker_threads';
-import { BlobSealer } from './seal-core.mjs';
+import { BlobSealer, maxSealedLength } from './seal-core.mjs';
 import { collectEvery } from '../../worker-gc.mjs';
 
 if (!parentPort) throw new Error('seal-worker.mjs runs only as a worker thread');
@@ -28,13 +29,14 @@ port.on('message', (job) => {
   const { seq, input, length, keep } = job;
   const back = keep ? undefined : input;
   try {
-    const sealed = sealer.seal(new Uint8Array(input, 0, length), job.id, undefined, ownBuffer);
+    const room = job.out instanceof ArrayBuffer && job.out.byteLength >= maxSealedLength(length);
+    const sealed = sealer.seal(new Uint8Array(input, 0, length), job.id, room ? Buffer.from(job.out) : undefined, ownBuffer);
     const out = sealed.buffer;
     port.postMessage({ seq, input: back, out, sealedLength: sealed.length }, back ? [back, out] : [out]);
     collectGarbage(sealed.length);
   } catch (err) {
     const e = /** @type {Error} */ (err);
-    const transfer = back instanceof ArrayBuffer ? [back] : [];
-    port.postMessage({ seq, input: back, error: { name: e?.name ?? 'Error', message: e?.message ?? String(err), stack: e?.stack } }, transfer);
+    const transfer = [back, job.out].filter((b) => b instanceof ArrayBuffer);
+    port.postMessage({ seq, input: back, out: job.out, error: { name: e?.name ?? 'Error', message: e?.message ?? String(err), stack: e?.stack } }, transfer);
   }
 });

@@ -1,6 +1,7 @@
 // The archiver lists subdirectories and pre-reads their changed small files ahead of its walk: without
 // it each directory's first changed file waited for its own read round trip. Observed through the order
-// of the file system calls (node:fs/promises is wrapped to record them, and otherwise works as usual).
+// of the calls: node:fs/promises' readdir is wrapped to record listings, and the repository's small-file
+// reads (on its chunk worker thread) are recorded as opens.
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,15 +11,14 @@ import { Repository } from '../../repo/repository';
 import { backupFilesystem } from './backup';
 
 const calls = vi.hoisted(() => ({ log: [] as string[], under: '' }));
+const record = (op: string, path: string) => {
+  if (calls.under && path.startsWith(calls.under)) calls.log.push(`${op} ${path.slice(calls.under.length)}`);
+};
 vi.mock('node:fs/promises', async (importOriginal) => {
   const fs = await importOriginal<typeof import('node:fs/promises')>();
-  const record = (op: string, path: unknown) => {
-    if (calls.under && typeof path === 'string' && path.startsWith(calls.under)) calls.log.push(`${op} ${path.slice(calls.under.length)}`);
-  };
   return {
     ...fs,
-    readdir: ((path: string, ...rest: unknown[]) => (record('readdir', path), (fs.readdir as (...a: unknown[]) => unknown)(path, ...rest))) as typeof fs.readdir,
-    open: ((path: string, ...rest: unknown[]) => (record('open', path), (fs.open as (...a: unknown[]) => unknown)(path, ...rest))) as typeof fs.open,
+    readdir: ((path: string, ...rest: unknown[]) => (calls.under && path.startsWith(calls.under) && calls.log.push(`readdir ${path.slice(calls.under.length)}`), (fs.readdir as (...a: unknown[]) => unknown)(path, ...rest))) as typeof fs.readdir,
   };
 });
 
@@ -40,6 +40,8 @@ afterAll(async () => {
 
 it('lists the next subdirectories and pre-reads their changed files before the walk reaches them', async () => {
   const repo = await Repository.init(new LocalBlobStore(join(work, 'repo'), { fsync: false }), { passphrase: 'pw' }, { kdf: { N: 1024 } });
+  const smallFile = repo.smallFile.bind(repo);
+  repo.smallFile = (path, limit) => (record('open', path), smallFile(path, limit));
   const source = { kind: 'filesystem' as const, name: 'lookahead' };
   await backupFilesystem(repo, { source, paths: [src] });
   for (let d = 0; d < 12; d += 2) await writeFile(join(src, `d${String(d).padStart(2, '0')}`, 'f.txt'), `changed ${d}\n`);
