@@ -97,6 +97,14 @@ export class WorkerPool {
     return promise as Promise<R>;
   }
 
+  /** Starts one worker now if none runs (it boots while the caller does other work); idle-stops as usual. */
+  start(): void {
+    if (this.broken || this.slots.length > 0) return;
+    this.spawn();
+    this.idleTimer ??= setTimeout(() => void this.stopAll(undefined), this.idleMs);
+    this.idleTimer.unref();
+  }
+
   /** Terminates the workers; everything outstanding and every later job rejects with `reason`. */
   async close(reason: unknown = new this.ErrorClass(`the ${this.opts.name} pool was closed`)): Promise<void> {
     this.broken ??= { error: reason };
@@ -114,13 +122,13 @@ export class WorkerPool {
     const { name } = this.opts;
     const worker = new Worker(this.opts.workerUrl, { workerData: this.opts.workerData ?? {} });
     const slot: Slot = { worker, jobs: new Map(), weight: 0, stopping: false };
-    worker.unref();
     worker.on('message', (m: Reply) => this.reply(slot, m));
     worker.on('error', (err) => this.fail(slot, new this.ErrorClass(`${name} failed: ${err.message}`, { cause: err })));
     worker.on('messageerror', (err) => this.fail(slot, new this.ErrorClass(`${name} sent an unreadable message: ${err.message}`, { cause: err })));
     worker.on('exit', (code) => {
       if (!slot.stopping) this.fail(slot, new this.ErrorClass(`${name} exited unexpectedly (exit code ${code})`));
     });
+    worker.unref(); // after the listeners: adding a 'message' listener refs the worker again
     this.slots.push(slot);
     return slot;
   }

@@ -8,6 +8,7 @@
 import { parseBlobStoreConfig, S3BlobStore } from '../../lib/blob';
 import { repositoryLocation } from '../../lib/repo/location';
 import { indexLeftoverPacks } from '../../lib/repo/leftover-packs';
+import type { Lock } from '../../lib/repo/lock';
 export { indexLeftoverPacks, type LeftoverResult } from '../../lib/repo/leftover-packs';
 import type { GlobalOptions } from './context';
 import { describeError, UsageError } from './errors';
@@ -44,7 +45,7 @@ export async function abortStaleUploads(opts: GlobalOptions, env = process.env, 
 }
 
 /** Both of the above, before a backup; failures become warnings on stderr (the backup goes on). */
-export async function tidyUpBeforeBackup(repo: Parameters<typeof indexLeftoverPacks>[0], opts: GlobalOptions, signal: AbortSignal) {
+export async function tidyUpBeforeBackup(repo: Parameters<typeof indexLeftoverPacks>[0], opts: GlobalOptions, signal: AbortSignal, lock?: Lock) {
   const out = { abortedUploads: 0, leftoverPacks: 0, leftoverBytes: 0, warnings: [] as string[] };
   const warn = (what: string, err: unknown) => {
     signal.throwIfAborted();
@@ -53,7 +54,7 @@ export async function tidyUpBeforeBackup(repo: Parameters<typeof indexLeftoverPa
     process.stderr.write(`lifeboat: warning: ${line}\n`);
   };
   // Independent listings: run at once (each is a round trip or more on S3); reported in this order.
-  const [uploads, leftovers] = await Promise.allSettled([abortStaleUploads(opts, process.env, signal), indexLeftoverPacks(repo, signal)]);
+  const [uploads, leftovers] = await Promise.allSettled([abortStaleUploads(opts, process.env, signal), indexLeftoverPacks(repo, signal, lock)]);
   if (uploads.status === 'fulfilled') out.abortedUploads = uploads.value?.aborted ?? 0;
   else if (uploads.reason instanceof UsageError) throw uploads.reason;
   else warn('could not clean up stale multipart uploads', uploads.reason);

@@ -7,6 +7,7 @@
 import { idFromKey } from './layout';
 import { readPackHeader, storePackReader } from './pack';
 import { writeIndexForPacks, type StoredPack } from './index/index';
+import type { Lock } from './lock';
 import type { Repository } from './repository';
 
 /** Index files written here stay within the format's recommended size (§8). */
@@ -14,17 +15,18 @@ const MAX_BLOBS_PER_INDEX = 50_000;
 
 export type LeftoverResult = { packs: number; blobs: number; bytes: number; skipped: string[] };
 
-export async function indexLeftoverPacks(repo: Repository, signal?: AbortSignal): Promise<LeftoverResult> {
+/** `lock`: a shared lock the caller holds (a backup's own; kept held); otherwise one is taken and released here. */
+export async function indexLeftoverPacks(repo: Repository, signal?: AbortSignal, lock?: Lock): Promise<LeftoverResult> {
   const result: LeftoverResult = { packs: 0, blobs: 0, bytes: 0, skipped: [] };
-  const held = await repo.lock('backup', { signal });
-  const lock = { signal: signal ? AbortSignal.any([signal, held.signal]) : held.signal };
+  const held = lock ?? (await repo.lock('backup', { signal }));
+  const locked = { signal: signal ? AbortSignal.any([signal, held.signal]) : held.signal };
   try {
     // The index as loaded when the repository was opened: a pack another backup indexed since then is
     // listed once more, which the format allows (the same pack in several index files).
     const indexed = new Set<string>();
     for (const p of repo.content.masterIndex.packs()) indexed.add(p.id);
     const leftovers: string[] = [];
-    for await (const e of repo.store.list('data/', { signal: lock.signal })) {
+    for await (const e of repo.store.list('data/', { signal: locked.signal })) {
       const id = idFromKey('data', e.key);
       if (id && !indexed.has(id)) leftovers.push(id);
     }
@@ -32,17 +34,17 @@ export async function indexLeftoverPacks(repo: Repository, signal?: AbortSignal)
     let batchBlobs = 0;
     const writeBatch = async () => {
       if (batch.length === 0) return;
-      await writeIndexForPacks(repo.store, repo.masterKey, batch, { signal: lock.signal });
+      await writeIndexForPacks(repo.store, repo.masterKey, batch, { signal: locked.signal });
       batch = [];
       batchBlobs = 0;
     };
     for (const id of leftovers) {
       let pack: StoredPack;
       try {
-        const reader = await storePackReader(repo.store, id, lock.signal);
+        const reader = await storePackReader(repo.store, id, locked.signal);
         pack = { id, size: reader.size, entries: await readPackHeader(repo.masterKey, reader, `pack ${id}`) };
       } catch (err) {
-        lock.signal.throwIfAborted();
+        locked.signal.throwIfAborted();
         result.skipped.push(`pack ${id}: ${(err as Error).message}`);
         continue;
       }
@@ -54,9 +56,9 @@ export async function indexLeftoverPacks(repo: Repository, signal?: AbortSignal)
       result.bytes += pack.size;
     }
     await writeBatch();
-    if (result.packs > 0) await repo.content.load(lock.signal);
+    if (result.packs > 0) await repo.content.load(locked.signal);
     return result;
   } finally {
-    await held.release().catch(() => {});
+    if (!lock) await held.release().catch(() => {});
   }
 }

@@ -72,6 +72,12 @@ export class Repository {
     return this.chunker().smallFile(path, limit);
   }
 
+  /** Boots the chunk and seal worker threads now, so a backup's first files do not wait for them. */
+  startWorkers(): void {
+    this.chunker().start();
+    this.content.startSealWorkers();
+  }
+
   private chunker(): ChunkPool {
     const { minSize, avgSize, maxSize } = this.config.chunker;
     return (this.chunkPool ??= new ChunkPool(this.gear, { minSize, avgSize, maxSize }, this.key.idKey));

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { Lock } from '../../../lib/repo/lock';
 import { backupFilesystem } from '../../../lib/sources/filesystem/backup';
 import { globRoot } from '../../../lib/sources/filesystem/excludes';
 import { openRepo, type GlobalOptions } from '../context';
@@ -33,9 +34,13 @@ export function registerBackup(program: Command, globals: () => GlobalOptions) {
       const { repo, close } = await openRepo(opts);
       const progress = new ProgressLine('backup');
       const interrupt = abortOnSignals();
+      let lock: Lock | undefined;
       try {
-        const housekeeping = await tidyUpBeforeBackup(repo, opts, interrupt.signal);
+        // One lock for the housekeeping and the backup: each acquisition is several round trips.
+        lock = await repo.lock('backup', { signal: interrupt.signal });
+        const housekeeping = await tidyUpBeforeBackup(repo, opts, interrupt.signal, lock);
         const { snapshotId, snapshot } = await backupFilesystem(repo, {
+          lock,
           source: { kind: cmd.sourceKind, name: cmd.sourceName ?? paths.join(',') },
           paths,
           excludes: cmd.exclude,
@@ -58,6 +63,7 @@ export function registerBackup(program: Command, globals: () => GlobalOptions) {
         if (snapshot.status === 'partial') process.exitCode = EXIT.partial;
       } finally {
         progress.done();
+        await lock?.release().catch(() => {});
         interrupt.dispose();
         close();
       }

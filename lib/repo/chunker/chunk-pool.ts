@@ -149,6 +149,12 @@ export class ChunkPool {
     return { data: Buffer.from(r.bytes, 0, r.length), rawId: Buffer.from(r.id.buffer, r.id.byteOffset, 32) };
   }
 
+  /** Starts the small-file reader and a chunk worker ahead of the first file. */
+  start(): void {
+    this.readers.start();
+    this.cutters[0]?.pool.start();
+  }
+
   /** Terminates the workers. */
   async close(): Promise<void> {
     await Promise.all([...this.cutters.map(({ pool }) => pool.close()), this.readers.close()]);

@@ -126,6 +126,11 @@ export class SealPool {
     };
   }
 
+  /** Starts a worker ahead of the first seal. */
+  start(): void {
+    this.pool.start();
+  }
+
   /** Terminates the workers; everything outstanding and every later seal() rejects with `reason`. */
   close(reason: unknown = new Error('the seal pool was closed')): Promise<void> {
     return this.pool.close(reason);

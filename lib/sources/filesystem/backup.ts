@@ -2,6 +2,7 @@
 // change detection, archive, flush packs and index, then the snapshot LAST (format §11). Any failure or
 // abort before the snapshot is written leaves no restore point; uploaded packs are reused by the next run.
 import { hostname, userInfo } from 'node:os';
+import type { Lock } from '../../repo/lock';
 import type { Repository } from '../../repo/repository';
 import { latestSnapshotFor, type Snapshot, type SourceKind } from '../../repo/snapshot';
 import { archive, normalizeRoots, type ArchiveProgress } from './archiver';
@@ -17,6 +18,8 @@ export type FilesystemBackupOptions = {
   meta?: Record<string, unknown>;
   signal?: AbortSignal;
   onProgress?: (p: ArchiveProgress) => void;
+  /** A 'backup' lock the caller already holds (and releases); otherwise one is taken for the backup. */
+  lock?: Lock;
 };
 
 export type BackupResult = { snapshotId: string; snapshot: Snapshot };
@@ -24,7 +27,8 @@ export type BackupResult = { snapshotId: string; snapshot: Snapshot };
 export async function backupFilesystem(repo: Repository, opts: FilesystemBackupOptions): Promise<BackupResult> {
   const startTime = new Date();
   const paths = normalizeRoots(opts.paths);
-  const lock = await repo.lock('backup', { signal: opts.signal });
+  repo.startWorkers(); // their start-up overlaps the snapshot listing and the first directories
+  const lock = opts.lock ?? (await repo.lock('backup', { signal: opts.signal }));
   const signal = opts.signal ? AbortSignal.any([opts.signal, lock.signal]) : lock.signal;
   try {
     const parent = opts.full ? undefined : latestSnapshotFor(await repo.listSnapshots(signal), { source: opts.source, paths, hostname: hostname() });
@@ -63,6 +67,6 @@ export async function backupFilesystem(repo: Repository, opts: FilesystemBackupO
     await repo.content.abort(err).catch(() => {});
     throw err;
   } finally {
-    await lock.release().catch(() => {});
+    if (!opts.lock) await lock.release().catch(() => {});
   }
 }
