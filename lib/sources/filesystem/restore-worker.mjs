@@ -61,9 +61,9 @@ port.on('message', (m) => {
  * memory (or, inPlace, of `bytes`) valid until the next call; or the reason it does not open or verify.
  * Other errors throw. inPlace decrypts over the sealed box: only for a region opened once.
  */
-function openOne(bytes, pack, blob, inPlace = false) {
+function openOne(bytes, pack, blob, inPlace = false, checkId = true) {
   try {
-    return { plaintext: opener.open(bytes.subarray(blob.start, blob.start + blob.length), Buffer.from(blob.id, 'hex'), blob.rawLength, `blob ${blob.id} in pack ${pack}`, inPlace) };
+    return { plaintext: opener.open(bytes.subarray(blob.start, blob.start + blob.length), Buffer.from(blob.id, 'hex'), blob.rawLength, `blob ${blob.id} in pack ${pack}`, inPlace, checkId) };
   } catch (err) {
     if (!(err instanceof BlobIntegrityError)) throw err;
     return { error: err.message };
@@ -87,9 +87,11 @@ function restoreBlobs({ buf, pack, blobs }) {
   /** Write handles of this job's temp files, closed at the end. */
   const handles = new Map();
   // Each blob of a restore read is opened exactly once (a failure is read again from the store), so it is
-  // decrypted in place.
+  // decrypted in place. Its plaintext is not hashed here: every file is re-read and hashed against these
+  // same ids before it is renamed into place (verify), so hashing here too hashed every byte twice (~0.9 s
+  // of CPU in the 1 GiB bench restore). The GCM tag, whose AAD is the id, still authenticates each blob.
   const out = blobs.map((blob) => {
-    const { plaintext, error } = openOne(bytes, pack, blob, true);
+    const { plaintext, error } = openOne(bytes, pack, blob, true, false);
     if (!plaintext) return { error, integrity: true, writes: [], files: [] };
     const writes = blob.writes.map(({ tmp, position }) => {
       try {
@@ -173,8 +175,9 @@ function finishOpen(fd, tmp, dest, pieces, meta) {
 }
 
 /**
- * Re-reads the file and compares each piece's content id and the total length (verify-file.ts explains
- * what this catches). Throws naming the first piece that differs.
+ * Re-reads the file and compares each piece's content id and the total length: catches a piece written at
+ * the wrong place, a short write, and a blob whose plaintext is not its id's (opened unhashed above).
+ * Throws naming the first piece that differs.
  */
 function verify(fd, pieces) {
   let position = 0;
