@@ -24,7 +24,7 @@ import type { BaseBackupEntry } from './format';
 import { parseSegmentName, type ArchivedWal, type WalArchive } from './wal-archive';
 import { prefetchSegments } from './wal-prefetch';
 import type { RecoveryTarget } from './window';
-import { SPOOL_DIR, previousSegmentName, writeListing } from './wal-spool.mjs';
+import { SPOOL_DIR, previousSegmentName, restoreCommandFastPath, writeListing } from './wal-spool.mjs';
 import { walRunFrom } from './window';
 
 export type RecoverRepo = BlobReader;
@@ -251,7 +251,7 @@ async function writeRecoveryConfig(dataDir: string, opts: RecoverOptions, owner:
   await writeFile(envFile, `# written by lifeboat recover for restore_command; removed when recovery finishes\n${env}\n`, { mode: 0o600 });
   await own(envFile);
 
-  const restoreCommand = [...opts.walFetch.command.map(shQuote), '--env-file', shQuote(envFile), 'wal-fetch', '%f', '%p'].join(' ');
+  const restoreCommand = [restoreCommandFastPath(), ...opts.walFetch.command.map(shQuote), '--env-file', shQuote(envFile), 'wal-fetch', '%f', '%p'].join(' ');
   const target: string[] = [];
   if (opts.target.kind === 'time') target.push(`recovery_target_time = ${confQuote(pgTimestamp(opts.target.time))}`, `recovery_target_inclusive = ${opts.inclusive === false ? 'off' : 'on'}`);
   if (opts.target.kind === 'lsn') target.push(`recovery_target_lsn = ${confQuote(opts.target.lsn)}`, `recovery_target_inclusive = ${opts.inclusive === false ? 'off' : 'on'}`);

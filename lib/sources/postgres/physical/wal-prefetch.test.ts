@@ -11,7 +11,7 @@ import { LocalBlobStore } from '../../../blob';
 import { generateMasterKey } from '../../../repo/crypto/master-key';
 import { WalArchive } from './wal-archive';
 import { prefetchSegments } from './wal-prefetch';
-import { SPOOL_DIR, lockSpool, markWanted, nextSegmentNames, unlockSpool } from './wal-spool.mjs';
+import { SPOOL_DIR, lockSpool, markWanted, nextSegmentNames, readWanted, restoreCommandFastPath, unlockSpool, writeListing } from './wal-spool.mjs';
 
 const CLI = join(__dirname, '../../../../bin/lifeboat.mjs');
 const SEG = 1024 * 1024; // a 1 MiB segment size keeps the test small (wal_segment_size can be 1 MiB)
@@ -67,7 +67,6 @@ describe('WAL prefetch', () => {
     expect((await readFile(join(pgdata, 'pg_wal/RECOVERYXLOG'))).equals(Buffer.alloc(SEG, 9))).toBe(true);
     expect(existsSync(join(spool, name))).toBe(true); // kept: PostgreSQL asks for the last one again
     // Known not archived when recovery started: answered at once, still without a repository.
-    const { writeListing } = await import('./wal-spool.mjs');
     writeListing(spool, [name]);
     const history = spawnSync(process.execPath, [CLI, 'wal-fetch', '00000002.history', 'pg_wal/RECOVERYHISTORY'], { cwd: pgdata, env, encoding: 'utf8' });
     expect(history.status).toBe(1);
@@ -77,4 +76,32 @@ describe('WAL prefetch', () => {
     expect(miss.status).toBe(126); // the full command ran and could not reach a repository: fatal, not "end of archive"
     expect(miss.stderr).toMatch(/wal-fetch 00000001000000000000000B failed: cannot read .*pg_control/);
   }, 60_000);
+
+  it("answers from the spool in restore_command's shell step, without node, and the prefetcher cleans up after it", async () => {
+    const pgdata = join(dir, 'shell');
+    const spool = join(pgdata, SPOOL_DIR);
+    await mkdir(join(pgdata, 'pg_wal'), { recursive: true });
+    await mkdir(spool, { recursive: true });
+    const names = ['000000010000000000000010', ...nextSegmentNames('000000010000000000000010', 4, SEG)];
+    for (const [i, n] of names.entries()) await writeFile(join(spool, n), Buffer.alloc(SEG, i + 1));
+    writeListing(spool, [...names, '000000010000000000000020']);
+    // As PostgreSQL runs it: %f and %p substituted, /bin/sh in the data directory; `sh -c "exit 7"` stands in
+    // for the wal-fetch that follows, so reaching it shows as status 7.
+    const run = (file: string) => {
+      const command = `${restoreCommandFastPath()} sh -c "exit 7"`.replaceAll('%f', file).replaceAll('%p', 'pg_wal/RECOVERYXLOG');
+      return spawnSync('/bin/sh', ['-c', command], { cwd: pgdata, encoding: 'utf8', env: { PATH: '/usr/bin:/bin' } as unknown as NodeJS.ProcessEnv });
+    };
+    const hit = run(names[4]!);
+    expect(hit.status, hit.stderr).toBe(0);
+    expect((await readFile(join(pgdata, 'pg_wal/RECOVERYXLOG'))).equals(Buffer.alloc(SEG, 5))).toBe(true);
+    expect(readWanted(spool)).toBe(names[4]);
+    const unlisted = run('00000002.history');
+    expect(unlisted.status).toBe(1);
+    expect(unlisted.stderr).toMatch(/00000002\.history is not in the archive \(listing taken when recovery started\)/);
+    expect(run('000000010000000000000020').status).toBe(7); // listed, not spooled: the full wal-fetch runs
+    // The prefetcher follows .wanted and drops what the shell step served, keeping the two before it.
+    const archive = new WalArchive(new LocalBlobStore(join(dir, 'repo3'), { fsync: false }), generateMasterKey(), '42');
+    await prefetchSegments(archive, spool, names[0]!, SEG, { count: 1, idleExitMs: 0 });
+    expect((await readdir(spool)).filter((f) => !f.startsWith('.')).sort()).toEqual(names.slice(2));
+  });
 });

@@ -9,7 +9,7 @@ import { rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runLimited } from '../../../concurrency';
 import type { WalArchive } from './wal-archive';
-import { PREFETCH_COUNT, lockSpool, nextSegmentNames, readWanted, unlockSpool } from './wal-spool.mjs';
+import { PREFETCH_COUNT, dropOlderSegments, lockSpool, nextSegmentNames, readWanted, unlockSpool } from './wal-spool.mjs';
 
 const IN_FLIGHT = 4;
 const IDLE_EXIT_MS = 30_000;
@@ -33,6 +33,7 @@ export async function prefetchSegments(
       if (now !== wanted) {
         wanted = now;
         lastChange = Date.now();
+        dropOlderSegments(spoolDir, wanted); // restore_command's shell step serves without cleaning up
       }
       const ahead: string[] = nextSegmentNames(wanted, opts.count ?? PREFETCH_COUNT, segmentSize);
       if (endOfArchive && ahead.includes(endOfArchive)) break; // everything up to the end is spooled or consumed

@@ -4,6 +4,8 @@ export const PREFETCH_COUNT: number;
 export function isSegment(name: string): boolean;
 export function nextSegmentNames(name: string, count: number, segmentSize?: number): string[];
 export function serveFromSpool(spoolDir: string, name: string, dest: string): number | null;
+export function dropOlderSegments(spoolDir: string, name: string): void;
+export function restoreCommandFastPath(): string;
 export function writeListing(spoolDir: string, names: string[]): void;
 export function listedAtStart(spoolDir: string, name: string): boolean | null;
 export function previousSegmentName(name: string, segmentSize?: number): string;
