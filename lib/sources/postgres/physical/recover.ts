@@ -329,9 +329,9 @@ async function waitForPromotion(dataDir: string, logFile: string, opts: RecoverO
     }
     // pg_control of a backup taken from a primary already says "in production": the log tells that this
     // start-up's archive recovery ended (and the promotion that follows it) before the state counts.
-    const state = controlState(dataDir, opts);
     const finished = /archive recovery complete/.test(log) && /database system is ready to accept connections/.test(log.slice(log.search(/archive recovery complete/)));
-    if (finished && state.state === 'in production') {
+    const state = finished ? controlState(dataDir, opts) : null;
+    if (state?.state === 'in production') {
       return {
         stoppedAt: /recovery stopping (.*)$/m.exec(log)?.[1]?.trim() ?? null,
         lastTransactionTime: /last completed transaction was at log time (.*)$/m.exec(log)?.[1]?.trim() ?? null,
@@ -348,7 +348,9 @@ async function waitForPromotion(dataDir: string, logFile: string, opts: RecoverO
       throw new RecoverError(`the recovered server in ${dataDir} stopped before recovery finished: ${fatalLines(finalLog) || firstLines(finalLog.split('\n').slice(-8).join('\n'))} (log: ${logFile})`);
     }
     if (Date.now() > deadline) throw new RecoverError(`recovery in ${dataDir} did not finish within ${Math.round((opts.timeoutMs ?? 4 * 3600_000) / 60_000)} minutes (log: ${logFile})`);
-    await new Promise((r) => setTimeout(r, POLL_MS));
+    // Every 50 ms at first (a short recovery is over in well under a second; each poll is part of the
+    // RTO), every POLL_MS once it runs longer.
+    await new Promise((r) => setTimeout(r, Date.now() - startedAt < 5000 ? 50 : POLL_MS));
   }
 }
 
