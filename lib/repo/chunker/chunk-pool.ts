@@ -1,16 +1,20 @@
-// ChunkPool: content-defined chunking and content ids on worker threads (chunk-worker.mjs). The thread that
-// walks the file system or pipes a dump only reads bytes into recycled 1 MiB pieces and hands them over; a
-// worker cuts them (FastCDC, §6.1, the gear loop in WebAssembly) and hashes each chunk (HMAC-SHA-256 with
-// idKey, §6.2), and the chunks come back with their raw ids, in order. On a first backup the gear loop and
-// the hashing were most of the storing thread's work, while the seal workers waited for it.
+// ChunkPool: content-defined chunking and content ids on worker threads (chunk-worker.mjs), so the thread
+// that walks the file system or pipes a dump keeps neither the gear loop nor the hashing (on a first backup
+// they were most of its work, while the seal workers waited for it). Three sources:
+// - a file by path: the worker opens it (O_NOFOLLOW) and reads it straight into the cutter's window;
+// - any byte stream (PieceReader: a child's stdout): this thread gathers it into recycled 1 MiB pieces and
+//   transfers them;
+// - a small file (smallFile): read whole and hashed as one chunk on a separate reader worker.
+// The worker cuts (FastCDC, §6.1, the gear loop in WebAssembly) and hashes each chunk (HMAC-SHA-256 with
+// idKey, §6.2); chunks come back with their raw ids, in order.
 // Guarantees: chunks() yields exactly what Chunker + contentId give on the same bytes (chunk-pool.test.ts
 // checks it); each chunk's Buffer owns its whole ArrayBuffer (the content store may transfer it to a seal
-// worker without copying). Memory per stream: AHEAD pieces in flight plus what the worker holds for the
-// chunk being cut (up to maxSize); pieces are recycled, at most SPARE_PIECES kept idle. A stream's messages
-// all go to one worker (the cutter's state lives there); streams are spread over the workers.
-// Errors: a read error propagates as is; a chunking error in the worker, or a worker crash, rejects the
-// stream with a ChunkWorkerError. Breaking out of the iteration (or an error) makes the worker forget the
-// stream; the pieces it held come back.
+// worker without copying). Memory per stream: AHEAD reads in flight plus the worker's window (2 * maxSize);
+// pieces are recycled, at most SPARE_PIECES kept idle. A stream's messages all go to one worker (the
+// cutter's state lives there); streams are spread over the workers.
+// Errors: a read error propagates as is; a file's open or read error is node's (code and message); a
+// chunking error in the worker, or a worker crash, rejects the stream with a ChunkWorkerError. Breaking out
+// of the iteration (or an error) makes the worker forget the stream and close its file.
 import { availableParallelism } from 'node:os';
 import { workerError, WorkerPool, type Reply } from '../../worker-pool';
 import { Chunker } from './fastcdc';

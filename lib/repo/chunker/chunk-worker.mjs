@@ -35,7 +35,7 @@ const idKey = Buffer.from(workerData.idKey);
 const alloc = (/** @type {number} */ size) => Buffer.allocUnsafeSlow(size);
 
 const probe = Buffer.alloc(1);
-/** @typedef {{ cutter: WasmChunkCutter, fd: number | undefined, eof: boolean }} Stream */
+/** @typedef {{ cutter: WasmChunkCutter, fd: number | undefined, eof: boolean, failed: boolean }} Stream */
 /** @type {Map<number, Stream>} */
 const streams = new Map();
 /** Cutters of ended streams, for the next ones (each holds a WebAssembly instance and a 2 * maxSize window). */
@@ -84,10 +84,12 @@ function cut(m) {
   const free = [];
   let s = streams.get(stream);
   try {
-    if (!s) streams.set(stream, (s = { cutter: idle.pop() ?? new WasmChunkCutter(gear, params, maskS, maskL, alloc), fd: undefined, eof: false }));
+    if (!s) streams.set(stream, (s = { cutter: idle.pop() ?? new WasmChunkCutter(gear, params, maskS, maskL, alloc), fd: undefined, eof: false, failed: false }));
     /** @type {Buffer[]} */
     let chunks = [];
-    if (m.piece) {
+    if (s.failed) {
+      if (m.piece) free.push(m.piece);
+    } else if (m.piece) {
       chunks = s.cutter.push(new Uint8Array(m.piece, 0, m.length ?? 0));
       free.push(m.piece); // copied into the cutter's window
     } else if (m.path !== undefined && !s.eof) {
@@ -100,7 +102,7 @@ function cut(m) {
         if (last) chunks.push(last);
         closeFile(s);
       }
-    } else if (m.end) {
+    } else if (m.end && !s.eof) {
       const last = s.cutter.finish();
       if (last) chunks = [last];
     }
@@ -110,8 +112,14 @@ function cut(m) {
     const buffers = chunks.map((c) => c.buffer);
     port.postMessage({ seq, chunks: buffers, ids, free, eof: s.eof }, [...buffers, ...free]);
   } catch (err) {
-    if (s) forget(stream, s);
-    port.postMessage({ seq, chunks: [], ids: new Uint8Array(0), free: [], error: { ...describe(err), code: /** @type {any} */ (err)?.code } });
+    // Reads already sent for this stream must not open the file again: they reply empty until the
+    // caller's drop.
+    if (s) {
+      closeFile(s);
+      s.failed = true;
+    }
+    if (s && (m.end || m.drop)) forget(stream, s);
+    port.postMessage({ seq, chunks: [], ids: new Uint8Array(0), free, error: { ...describe(err), code: /** @type {any} */ (err)?.code } }, free);
   }
 }
 
