@@ -28,6 +28,8 @@ export class Repository {
   private readonly gear: GearTable;
   private treeCache: TreeCache | undefined;
   private chunkPool: ChunkPool | undefined;
+  /** Tree cache writes not finished yet (TreeCache.put never rejects). */
+  private readonly cacheWrites = new Set<Promise<void>>();
 
   private constructor(
     readonly store: BlobStore,
@@ -85,7 +87,13 @@ export class Repository {
 
   async saveBlob(type: BlobType, data: Buffer, signal?: AbortSignal, hints?: SaveHints) {
     const saved = await this.content.saveBlob(type, data, signal, hints);
-    if (type === 'tree' && saved.stored && this.treeCache) await this.treeCache.put(saved.id, data);
+    if (type === 'tree' && saved.stored && this.treeCache) {
+      // In the background (a copy: the caller may reuse `data`): each put is several file system round trips,
+      // and a re-backup after small changes writes hundreds of new trees. flush() waits for them.
+      const put = this.treeCache.put(saved.id, Buffer.from(data));
+      this.cacheWrites.add(put);
+      void put.finally(() => this.cacheWrites.delete(put));
+    }
     return saved;
   }
 
@@ -119,8 +127,11 @@ export class Repository {
     return this.content.hasBlob(id);
   }
 
-  flush(signal?: AbortSignal): Promise<string | null> {
-    return this.content.flush(signal);
+  /** content.flush(), then the tree cache's writes still running. */
+  async flush(signal?: AbortSignal): Promise<string | null> {
+    const index = await this.content.flush(signal);
+    await Promise.all(this.cacheWrites);
+    return index;
   }
 
   listSnapshots(signal?: AbortSignal): Promise<SnapshotEntry[]> {
