@@ -15,11 +15,10 @@
 // Errors: a read error propagates as is; a file's open or read error is node's (code and message); a
 // chunking error in the worker, or a worker crash, rejects the stream with a ChunkWorkerError. Breaking out
 // of the iteration (or an error) makes the worker forget the stream and close its file.
-import { availableParallelism } from 'node:os';
 import { workerError, WorkerPool, type Reply } from '../../worker-pool';
-import { Chunker } from './fastcdc';
-import type { GearTable } from './gear';
-import type { ChunkerParams } from './params';
+import { defaultSealWorkers } from '../content/seal-pool';
+import { assertGearTable, type GearTable } from './gear';
+import { masksFor, validateChunkerParams, type ChunkerParams } from './params';
 
 export type HashedChunk = { data: Buffer; rawId: Buffer };
 
@@ -58,11 +57,6 @@ const PIECE = 1024 * 1024;
 const AHEAD = 4;
 const SPARE_PIECES = 16;
 
-/** Default: as many chunk workers as seal workers, every core but the storing thread's. */
-export function defaultChunkWorkers(): number {
-  return Math.max(1, availableParallelism() - 1);
-}
-
 export class ChunkPool {
   /** One single-thread pool per worker: a stream's cutter state lives in one thread. */
   private readonly cutters: { pool: WorkerPool; streams: number }[] = [];
@@ -72,10 +66,12 @@ export class ChunkPool {
   private nextStream = 0;
 
   constructor(gear: GearTable, params: ChunkerParams, idKey: Uint8Array, opts: { workers?: number; idleMs?: number } = {}) {
-    const checked = new Chunker(gear, params); // validates params and table before any worker starts
-    const { maskS, maskL } = checked;
-    const workerData = { gear: Int32Array.from(gear), params: { ...checked.params }, maskS, maskL, idKey: new Uint8Array(idKey) };
-    const workers = opts.workers ?? defaultChunkWorkers();
+    // Checked here, before any worker starts: the workers' cutter trusts what it is given.
+    assertGearTable(gear);
+    const checked = validateChunkerParams(params);
+    const { maskS, maskL } = masksFor(checked.avgSize);
+    const workerData = { gear: Int32Array.from(gear), params: { ...checked }, maskS: maskS | 0, maskL: maskL | 0, idKey: new Uint8Array(idKey) };
+    const workers = opts.workers ?? defaultSealWorkers(); // as many as seal workers: every core but the storing thread's
     if (!Number.isSafeInteger(workers) || workers < 1) throw new RangeError(`chunk workers must be a positive integer, got ${workers}`);
     const pool = (name: string) => new WorkerPool({ workers: 1, workerUrl: new URL('./chunk-worker.mjs', import.meta.url), workerData, idleMs: opts.idleMs, name, errorClass: ChunkWorkerError });
     for (let i = 0; i < workers; i++) this.cutters.push({ pool: pool('chunk worker'), streams: 0 });

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { Chunker, chunkBuffer, chunkStream, deriveGearTable, DEFAULT_CHUNKER_PARAMS, type ChunkerParams } from './index';
+import { Chunker, chunkBuffer, deriveGearTable, DEFAULT_CHUNKER_PARAMS, type ChunkerParams } from './index';
 import { keystream, split } from './testing';
 
 const MiB = 1024 * 1024;
@@ -95,9 +94,6 @@ describe('FastCDC chunker', () => {
     const chunker = new Chunker(gear);
     expect(chunker.push(Buffer.alloc(0))).toEqual([]);
     expect(chunker.finish()).toBeNull();
-    const streamed: Buffer[] = [];
-    for await (const c of chunkStream(Readable.from([]), gear)) streamed.push(c);
-    expect(streamed).toEqual([]);
   });
 
   it('returns input shorter than minSize as one chunk, and can be reused after finish', () => {
@@ -105,24 +101,5 @@ describe('FastCDC chunker', () => {
     expect(chunker.push(data.subarray(0, 1000))).toEqual([]);
     expect(chunker.finish()!.equals(data.subarray(0, 1000))).toBe(true);
     expect(lengths([...chunker.push(data), chunker.finish()!])).toEqual(lengths(reference));
-  });
-});
-
-describe('chunkStream', () => {
-  it('matches chunkBuffer on a Node Readable', async () => {
-    const out: Buffer[] = [];
-    for await (const c of chunkStream(Readable.from(split(data, [65_536, 1_000_001])), gear)) out.push(c);
-    expect(lengths(out)).toEqual(lengths(reference));
-    expect(Buffer.concat(out).equals(data)).toBe(true);
-  });
-
-  it('rejects a text stream and passes source errors through', async () => {
-    const text = Readable.from(['abc']);
-    await expect(chunkStream(text, gear).next()).rejects.toThrow(/byte stream, got a string piece/);
-    async function* failing() {
-      yield Buffer.alloc(10);
-      throw new Error('disk on fire');
-    }
-    await expect(chunkStream(failing(), gear).next()).rejects.toThrow('disk on fire');
   });
 });

@@ -1,5 +1,5 @@
 // Content-defined chunking for the repository (docs/repository-format.md §6.1): derive the per-repository
-// gear table once from idKey, then chunk streams with Chunker / chunkStream. See each module's contract.
+// gear table once from idKey, then chunk with Chunker (in-thread) or ChunkPool (chunk-pool.ts: worker threads, what backups use). See each module's contract.
 export { Chunker, chunkBuffer } from './fastcdc';
 export { assertGearTable, deriveGearTable, type GearTable } from './gear';
 export {
@@ -11,4 +11,3 @@ export {
   validateChunkerParams,
   type ChunkerParams,
 } from './params';
-export { chunkStream } from './stream';
