@@ -183,3 +183,8 @@ export function workerError(
   if (info.stack) err.stack = `${err.name}: ${err.message}\n  in the worker: ${info.stack}`;
   return err;
 }
+
+/** A node-like error (message and code, e.g. ENOENT) rebuilt from what a worker reported of a system call. */
+export function systemError(e: { message: string; code?: string }): NodeJS.ErrnoException {
+  return Object.assign(new Error(e.message), { code: e.code });
+}

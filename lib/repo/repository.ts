@@ -87,24 +87,38 @@ export class Repository {
 
   async saveBlob(type: BlobType, data: Buffer, signal?: AbortSignal, hints?: SaveHints) {
     const saved = await this.content.saveBlob(type, data, signal, hints);
-    if (type === 'tree' && saved.stored && this.treeCache) {
-      // In the background (a copy: the caller may reuse `data`): each put is several file system round trips,
-      // and a re-backup after small changes writes hundreds of new trees. flush() waits for them.
-      const put = this.treeCache.put(saved.id, Buffer.from(data));
-      this.cacheWrites.add(put);
-      void put.finally(() => this.cacheWrites.delete(put));
-    }
+    if (type === 'tree' && saved.stored && this.treeCache) this.cacheNewTree(saved.id, saved.storedLength);
     return saved;
+  }
+
+  /**
+   * Writes a new tree to the local cache with the sealed bytes its pack holds, once it is placed there
+   * (small trees are sealed on this thread and placed before saveBlob returns; larger ones come back from
+   * a seal worker), so it is not compressed and encrypted a second time. flush() waits for the writes.
+   */
+  private cacheNewTree(id: string, placed: Promise<number>): void {
+    const cache = this.treeCache!;
+    const sealed = this.content.sealedCopy(id);
+    if (sealed) return cache.putSealed(id, sealed);
+    const put = placed.then(
+      () => {
+        const later = this.content.sealedCopy(id); // its pack is not uploaded yet: that waits for this turn
+        if (later) cache.putSealed(id, later);
+      },
+      () => {}, // the store failed: the backup fails with it, nothing to cache
+    );
+    this.cacheWrites.add(put);
+    void put.finally(() => this.cacheWrites.delete(put));
   }
 
   /** Reads and verifies a blob; trees come from the local cache when it has them. */
   async loadBlob(id: string, signal?: AbortSignal): Promise<Buffer> {
     const loc = this.treeCache ? this.content.masterIndex.lookup(id) : undefined;
     if (loc?.type !== 'tree') return this.content.loadBlob(id, signal);
-    const cached = await this.treeCache!.get(id, loc.rawLength);
+    const cached = this.treeCache!.get(id, loc.rawLength);
     if (cached) return cached;
     const data = await this.content.loadBlob(id, signal);
-    await this.treeCache!.put(id, data);
+    this.treeCache!.put(id, data);
     return data;
   }
 

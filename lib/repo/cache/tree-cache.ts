@@ -7,8 +7,11 @@
 // Every read is verified (decrypt + HMAC against the id); a damaged entry is deleted and the caller falls
 // back to the bucket. The cache is an optimisation only: every failure to read or write it is swallowed,
 // a backup or restore never fails because of it, and deleting the directory at any time is safe.
+// I/O is synchronous: entries are a few KiB on a local disk, where each call takes microseconds, while each
+// promise-based call cost the walking thread ~50 us (open, write, close, rename and mkdir per new tree, open,
+// fstat, read and close per parent tree: ~0.35 s of a re-backup that wrote 577 trees).
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { MasterKey } from '../crypto/master-key';
@@ -30,7 +33,9 @@ export function resolveCacheRoot(env: NodeJS.ProcessEnv = process.env): string |
 
 export class TreeCache {
   private readonly dir: string;
-  private ready: Promise<boolean> | undefined;
+  private ready: boolean | undefined;
+  /** Fan-out directories (the id's first two hex digits) known to exist. */
+  private readonly made = new Set<string>();
 
   constructor(
     private readonly root: string,
@@ -43,30 +48,46 @@ export class TreeCache {
   }
 
   /** The verified plaintext of tree `id`, or undefined when it is not cached (or the entry was damaged). */
-  async get(id: string, rawLength?: number): Promise<Buffer | undefined> {
+  get(id: string, rawLength?: number): Buffer | undefined {
     let sealed: Buffer;
     try {
-      sealed = await readFile(this.path(id));
+      sealed = readFileSync(this.path(id));
     } catch {
       return undefined;
     }
     try {
       return openBlobFromPack(this.key, sealed, id, { pack: 'local cache', rawLength });
     } catch {
-      await rm(this.path(id), { force: true }).catch(() => {});
+      try {
+        rmSync(this.path(id), { force: true });
+      } catch {
+        // left for the next write to replace
+      }
       return undefined;
     }
   }
 
-  /** Stores tree `id` (its plaintext); written to a temp name and renamed, so readers never see half a file. */
-  async put(id: string, plaintext: Buffer): Promise<void> {
+  /** Stores tree `id` given its plaintext (sealed here). */
+  put(id: string, plaintext: Buffer): void {
+    this.putSealed(id, () => sealBlob(this.key, plaintext, this.compressionLevel, Buffer.from(id, 'hex')).sealed);
+  }
+
+  /**
+   * Stores tree `id` given its sealed bytes as a pack holds them (same key, same AAD: the content id), or a
+   * function making them. Written to a temp name and renamed, so readers never see half a file.
+   */
+  putSealed(id: string, sealed: Buffer | (() => Buffer)): void {
     try {
-      if (!(await this.prepare())) return;
+      if (!this.prepare()) return;
       const path = this.path(id);
-      await mkdir(join(this.dir, id.slice(0, 2)), { recursive: true, mode: 0o700 });
+      const fanOut = id.slice(0, 2);
+      if (!this.made.has(fanOut)) {
+        mkdirSync(join(this.dir, fanOut), { recursive: true, mode: 0o700 });
+        this.made.add(fanOut);
+      }
       const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
-      await writeFile(tmp, sealBlob(this.key, plaintext, this.compressionLevel, Buffer.from(id, 'hex')).sealed, { mode: 0o600 });
-      await rename(tmp, path);
+      writeFileSync(tmp, typeof sealed === 'function' ? sealed() : sealed, { mode: 0o600 });
+      renameSync(tmp, path);
     } catch {
       // a full disk or a read-only home only costs the next run some GETs
     }
@@ -77,12 +98,20 @@ export class TreeCache {
     return join(this.dir, id.slice(0, 2), id);
   }
 
-  private prepare(): Promise<boolean> {
-    this.ready ??= (async () => {
-      await mkdir(this.dir, { recursive: true, mode: 0o700 });
-      await writeFile(join(this.root, 'CACHEDIR.TAG'), CACHEDIR_TAG, { flag: 'wx' }).catch(() => {});
-      return true;
-    })().catch(() => false);
+  private prepare(): boolean {
+    if (this.ready === undefined) {
+      try {
+        mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+        try {
+          writeFileSync(join(this.root, 'CACHEDIR.TAG'), CACHEDIR_TAG, { flag: 'wx' });
+        } catch {
+          // already there
+        }
+        this.ready = true;
+      } catch {
+        this.ready = false;
+      }
+    }
     return this.ready;
   }
 }

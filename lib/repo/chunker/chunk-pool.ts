@@ -15,7 +15,7 @@
 // Errors: a read error propagates as is; a file's open or read error is node's (code and message); a
 // chunking error in the worker, or a worker crash, rejects the stream with a ChunkWorkerError. Breaking out
 // of the iteration (or an error) makes the worker forget the stream and close its file.
-import { workerError, WorkerPool, type Reply } from '../../worker-pool';
+import { systemError, workerError, WorkerPool, type Reply } from '../../worker-pool';
 import { defaultSealWorkers } from '../content/seal-pool';
 import { assertGearTable, type GearTable } from './gear';
 import { masksFor, validateChunkerParams, type ChunkerParams } from './params';
@@ -177,11 +177,6 @@ export class ChunkPool {
   private give(piece: ArrayBuffer): void {
     if (piece.byteLength === PIECE && this.spare.length < SPARE_PIECES) this.spare.push(piece);
   }
-}
-
-/** A file's open or read error as node reported it in the worker (ENOENT, EACCES, ELOOP...). */
-function systemError(e: { message: string; code?: string }): Error {
-  return Object.assign(new Error(e.message), { code: e.code });
 }
 
 /**

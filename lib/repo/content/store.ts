@@ -425,6 +425,20 @@ export class ContentStore {
     });
   }
 
+  /**
+   * A copy of blob `id`'s sealed bytes while it waits in a pack not yet stored (saved, sealed and placed;
+   * undefined before, and once its pack is uploaded). The local tree cache stores trees sealed exactly so.
+   */
+  sealedCopy(id: string): Buffer | undefined {
+    const p = this.pending.get(id);
+    if (!p || !('pack' in p)) return undefined;
+    const { pack, slot } = p;
+    const e = pack.entries[slot]!;
+    if (pack.writer) return Buffer.from(pack.writer.sealedAt(slot));
+    if (pack.bytes && !pack.stored) return Buffer.from(pack.bytes.subarray(e.offset, e.offset + e.length));
+    return undefined;
+  }
+
   private async loadPending(id: string, pack: PackState, slot: number, signal?: AbortSignal): Promise<Buffer> {
     const e = pack.entries[slot]!;
     if (pack.stored) return this.readBlob(id, { ...e, packId: pack.id! }, signal);

@@ -4,5 +4,6 @@ export {
   type DirNode, type FileNode, type NodeType, type Tree, type TreeNode,
 } from './schema';
 export { TreeFormatError, compareNames, decodeTree, encodeTree } from './encode';
-export { UnsupportedFileTypeError, nodeFromStat, nodeTypeOf, sameFile, type NodeExtra } from './stat';
+export { UnsupportedFileTypeError, nodeFromStat, nodeTypeOf, sameFile, sameNode, type NodeExtra } from './stat';
+export { FileStatError, fileStatOf, type FileStat, type FileKind } from './file-stat.mjs';
 export { clearIdNamesCache, loadIdNames, parseIdFile, type IdNameFiles, type IdNames } from './id-names';

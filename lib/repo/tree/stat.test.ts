@@ -5,11 +5,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TreeFormatError, decodeTree, encodeTree } from './encode';
 import { clearIdNamesCache, loadIdNames, parseIdFile } from './id-names';
+import { FileStatError, fileStatOf } from './file-stat.mjs';
 import { UnsupportedFileTypeError, nodeFromStat, sameFile } from './stat';
 
 const ID = 'c'.repeat(64);
 let dir: string;
-const st = (name: string) => lstat(join(dir, name), { bigint: true });
+const raw = (name: string) => lstat(join(dir, name), { bigint: true });
+const st = async (name: string) => fileStatOf(await raw(name));
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'lifeboat-tree-'));
@@ -23,8 +25,8 @@ afterAll(() => rm(dir, { recursive: true, force: true }));
 describe('nodeFromStat', () => {
   it('builds file, dir, symlink and fifo nodes from lstat with exact times', async () => {
     const names = await loadIdNames();
-    const fs = await st('file.txt');
-    const f = nodeFromStat('file.txt', fs, { content: [ID], names });
+    const fs = await raw('file.txt');
+    const f = nodeFromStat('file.txt', fileStatOf(fs), { content: [ID], names });
     expect(f).toMatchObject({
       name: 'file.txt', type: 'file', mode: Number(fs.mode), uid: Number(fs.uid), gid: Number(fs.gid), size: 5,
       mtimeNs: fs.mtimeNs.toString(), ctimeNs: fs.ctimeNs.toString(), inode: fs.ino.toString(), dev: fs.dev.toString(), links: 1, content: [ID],
@@ -52,8 +54,25 @@ describe('nodeFromStat', () => {
     expect(() => nodeFromStat('sub', sub)).toThrow(/a dir node needs "subtree"/);
     expect(() => nodeFromStat('link', ln)).toThrow(/a symlink node needs "linkTarget"/);
     expect(() => nodeFromStat('..', fs, { content: [] })).toThrow(TreeFormatError);
-    const socketLike = Object.assign(Object.create(Object.getPrototypeOf(fs) as object) as typeof fs, fs, { mode: BigInt(0o140755) });
-    expect(() => nodeFromStat('sock', socketLike)).toThrow(UnsupportedFileTypeError);
+    expect(() => nodeFromStat('sock', { ...fs, kind: 'socket', mode: 0o140755 })).toThrow(UnsupportedFileTypeError);
+  });
+});
+
+describe('fileStatOf', () => {
+  it('keeps nanosecond times and 64-bit ids exact, as decimal strings', async () => {
+    const b = await raw('file.txt');
+    expect(fileStatOf(b)).toEqual({
+      kind: 'file', mode: Number(b.mode), uid: Number(b.uid), gid: Number(b.gid), size: 5, nlink: 1,
+      mtimeNs: b.mtimeNs.toString(), ctimeNs: b.ctimeNs.toString(), ino: b.ino.toString(), dev: b.dev.toString(), rdev: b.rdev.toString(),
+    });
+    expect((await st('sub')).kind).toBe('dir');
+    expect((await st('link')).kind).toBe('symlink');
+    expect((await st('pipe')).kind).toBe('fifo');
+    const huge = Object.assign(Object.create(Object.getPrototypeOf(b) as object) as typeof b, b, { size: 2n ** 60n });
+    expect(() => fileStatOf(huge)).toThrow(FileStatError);
+    expect(() => fileStatOf(huge)).toThrow(`size ${2n ** 60n} is too large`);
+    const unknown = Object.assign(Object.create(Object.getPrototypeOf(b) as object) as typeof b, b, { mode: BigInt(0o070644) });
+    expect(() => fileStatOf(unknown)).toThrow('unknown file type (mode 0o70644)');
   });
 });
 
@@ -72,16 +91,17 @@ describe('sameFile', () => {
     const path = join(dir, 'changing.txt');
     await writeFile(path, 'one');
     await utimes(path, 1_700_000_000, 1_700_000_000); // whole seconds, so setting it back is exact
-    const before = await lstat(path, { bigint: true });
+    const before = fileStatOf(await lstat(path, { bigint: true }));
     const prev = nodeFromStat('changing.txt', before, { content: [ID] });
+    expect(sameFile(prev, before)).toBe(true);
     expect(sameFile({ ...prev, size: 4 }, before)).toBe(false);
-    expect(sameFile({ ...prev, mtimeNs: (before.mtimeNs + 1n).toString() }, before)).toBe(false);
-    expect(sameFile({ ...prev, dev: (before.dev + 1n).toString() }, before)).toBe(false);
+    expect(sameFile({ ...prev, mtimeNs: (BigInt(before.mtimeNs) + 1n).toString() }, before)).toBe(false);
+    expect(sameFile({ ...prev, dev: (BigInt(before.dev) + 1n).toString() }, before)).toBe(false);
     // Same size, mtime set back to the old value: only ctime reveals the change.
     await new Promise((r) => setTimeout(r, 20));
     await writeFile(path, 'two');
     await utimes(path, 1_700_000_000, 1_700_000_000);
-    const after = await lstat(path, { bigint: true });
+    const after = fileStatOf(await lstat(path, { bigint: true }));
     expect(after.size).toBe(before.size);
     expect(after.mtimeNs).toBe(before.mtimeNs);
     expect(sameFile(prev, after)).toBe(false);
@@ -89,7 +109,7 @@ describe('sameFile', () => {
     const prev2 = nodeFromStat('changing.txt', after, { content: [ID] });
     await writeFile(join(dir, 'tmp'), 'two');
     await rename(join(dir, 'tmp'), path);
-    expect(sameFile(prev2, await lstat(path, { bigint: true }))).toBe(false);
+    expect(sameFile(prev2, fileStatOf(await lstat(path, { bigint: true })))).toBe(false);
   });
 });
 

@@ -4,14 +4,14 @@
 // file sizes. Incremental by default: a file whose metadata matches the parent snapshot's node (sameFile)
 // is not re-read; `full` re-reads and re-hashes everything. Unreadable entries are recorded in `errors`
 // and skipped; the backup goes on (the caller marks the snapshot partial). Aborts reject with the reason.
-import type { BigIntStats } from 'node:fs';
-import { lstat, readdir, readlink } from 'node:fs/promises';
+import { lstat, readlink } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
 import type { HashedChunk, PieceReader, SmallFile } from '../../repo/chunker/chunk-pool';
 import type { SaveHints } from '../../repo/content/types';
 import { StoredBytesTally } from '../../repo/content/stored-tally';
-import { encodeTree, loadIdNames, nodeFromStat as rawNodeFromStat, sameFile, type IdNames, type TreeNode } from '../../repo/tree';
+import { encodeTree, fileStatOf, loadIdNames, nodeFromStat as rawNodeFromStat, sameFile, sameNode, type FileStat, type IdNames, type TreeNode } from '../../repo/tree';
 import { Slots } from '../../concurrency';
+import { dirLister, type EntryStat } from './dir-lister';
 import { ParentTrees } from './parent-trees';
 import { excludeMatcher, includeMatcher, type ExcludeMatcher } from './excludes';
 import { scanTotals, type ScanTotals } from './scan';
@@ -76,10 +76,10 @@ export type ArchiveSummary = {
 
 export type ArchiveResult = { tree: string; summary: ArchiveSummary };
 
-/** Directory entries lstat'ed concurrently (libuv's pool has 4 threads; more only queue). */
-const STAT_WINDOW = 64;
+/** Directory entries stat'ed (on the lister's thread) and walked at a time: memory stays bounded in huge directories. */
+const STAT_WINDOW = 1024;
 /** Files up to this size are read whole, ahead of the walk (at most PREREAD_BUDGET of them held). */
-const SMALL_FILE = 256n * 1024n;
+const SMALL_FILE = 256 * 1024;
 const PREREADS_IN_FLIGHT = 16;
 /** Bytes of small files read ahead and not consumed yet, at most (beyond it files are read when reached). */
 const PREREAD_BUDGET = 16 * 1024 * 1024;
@@ -91,7 +91,7 @@ const PREREAD_BUDGET = 16 * 1024 * 1024;
 const DIRS_AHEAD = 8;
 
 /** A directory's sorted, non-excluded names and the lstat of its first STAT_WINDOW of them. */
-type Listing = { names: string[]; stats: (BigIntStats | null)[] };
+type Listing = { names: string[]; stats: (FileStat | null)[] };
 
 export async function archive(repo: ArchiveRepo, opts: ArchiveOptions): Promise<ArchiveResult> {
   const roots = normalizeRoots(opts.paths);
@@ -131,6 +131,7 @@ class Archiver {
   /** Sealed sizes of the new blobs, which arrive after their saves resolve. */
   readonly added = new StoredBytesTally();
   private readonly parents: ParentTrees;
+  private readonly lister = dirLister();
 
   constructor(
     private readonly repo: ArchiveRepo,
@@ -140,6 +141,7 @@ class Archiver {
     private readonly names: IdNames,
   ) {
     this.parents = new ParentTrees(repo, opts.signal);
+    this.lister.start();
   }
 
   report(currentPath?: string, force = false) {
@@ -160,7 +162,7 @@ class Archiver {
       const first = rel.split(sep)[0]!;
       names.set(first, [...(names.get(first) ?? []), root]);
     }
-    if (roots.includes(dir)) return this.saveDir(dir, parent);
+    if (roots.includes(dir)) return (await this.saveDirNodes(dir, parentTree, parent)).id;
     const nodes: TreeNode[] = [];
     for (const [name, under] of [...names].sort(([a], [b]) => Buffer.compare(Buffer.from(a), Buffer.from(b)))) {
       const path = childPath(dir, name);
@@ -169,20 +171,18 @@ class Archiver {
       if (under.includes(path)) {
         const node = await this.saveEntry(path, name, stat, parent.get(name), stat.dev);
         if (node) nodes.push(node);
-      } else if (stat.isDirectory()) {
+      } else if (stat.kind === 'dir') {
         const prev = parent.get(name);
-        const subtree = await this.saveVirtual(path, under, prev?.type === 'dir' ? prev.subtree : null);
-        nodes.push(this.node(name, stat, { subtree }));
+        const prevTree = prev?.type === 'dir' ? prev.subtree : null;
+        const subtree = await this.saveVirtual(path, under, prevTree);
+        nodes.push(subtree === prevTree && this.sameNode(prev, stat) ? prev! : this.node(name, stat, { subtree }));
       }
     }
-    return this.saveTree(nodes);
+    return this.treeOf(nodes, parentTree, parent);
   }
 
-  private async saveDir(dir: string, parent: Map<string, TreeNode>, rootDev?: bigint): Promise<string> {
-    return (await this.saveDirNodes(dir, parent, rootDev)).id;
-  }
-
-  private async saveDirNodes(dir: string, parent: Map<string, TreeNode>, rootDev?: bigint): Promise<{ id: string; empty: boolean }> {
+  /** Stores directory `dir` as a tree; `parent` holds the nodes of its tree in the parent snapshot, `parentTree`. */
+  private async saveDirNodes(dir: string, parentTree: string | null, parent: Map<string, TreeNode>, rootDev?: string): Promise<{ id: string; empty: boolean }> {
     this.opts.signal?.throwIfAborted();
     const listing = this.listed.get(dir) ?? this.list(dir);
     this.listed.delete(dir);
@@ -195,7 +195,7 @@ class Archiver {
       // Subdirectories the walk will enter, in order: the next few are listed and pre-read meanwhile.
       const subdirs = window.flatMap((name, i) => {
         const st = stats[i];
-        return st?.isDirectory() && !(this.opts.oneFileSystem && st.dev !== (rootDev ?? st.dev)) ? [{ path: childPath(dir, name), prev: parent.get(name) }] : [];
+        return st?.kind === 'dir' && !(this.opts.oneFileSystem && st.dev !== (rootDev ?? st.dev)) ? [{ path: childPath(dir, name), prev: parent.get(name) }] : [];
       });
       this.listAhead(subdirs, 0);
       // Files first, then subdirectories, so the window's pre-read files are consumed before the walk goes
@@ -206,8 +206,8 @@ class Archiver {
         for (const [i, name] of window.entries()) {
           const path = childPath(dir, name);
           const stat = stats[i];
-          if (!stat || stat.isDirectory() !== dirsNow) continue;
-          if (this.included && !stat.isDirectory() && !this.included(path)) continue;
+          if (!stat || (stat.kind === 'dir') !== dirsNow) continue;
+          if (this.included && stat.kind !== 'dir' && !this.included(path)) continue;
           if (dirsNow) this.listAhead(subdirs, ++entered);
           saved[i] = await this.saveEntry(path, name, stat, parent.get(name), rootDev ?? stat.dev);
         }
@@ -216,26 +216,40 @@ class Archiver {
     }
     this.parents.forget(parent);
     this.summary.dirs++;
-    return { id: await this.saveTree(nodes), empty: nodes.length === 0 };
+    return { id: await this.treeOf(nodes, parentTree, parent), empty: nodes.length === 0 };
   }
 
   /** Names (sorted, excluded ones dropped) and the first window's stats; a directory that cannot be read is reported and empty. */
   private async list(dir: string): Promise<Listing> {
-    let names: string[];
+    let listed: { names: string[]; stats: EntryStat[] };
     try {
-      names = await readdir(dir);
+      listed = await this.lister.list(dir, STAT_WINDOW);
     } catch (err) {
+      this.opts.signal?.throwIfAborted();
       this.error(dir, err);
-      names = [];
+      return { names: [], stats: [] };
     }
-    names.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
-    const kept = names.filter((name) => !this.excluded(childPath(dir, name)));
-    return { names: kept, stats: await this.statAll(dir, kept.slice(0, STAT_WINDOW)) };
+    const statted = new Map<string, EntryStat>();
+    for (const [i, stat] of listed.stats.entries()) statted.set(listed.names[i]!, stat);
+    const kept = listed.names.filter((name) => !this.excluded(childPath(dir, name)));
+    const first = kept.slice(0, STAT_WINDOW);
+    // Excluded names in the lister's window push kept ones out of it; those are stat'ed now.
+    const missing = first.filter((name) => !statted.has(name));
+    for (const [i, stat] of (await this.lister.stat(dir, missing)).entries()) statted.set(missing[i]!, stat);
+    return { names: kept, stats: first.map((name) => this.checked(childPath(dir, name), statted.get(name)!)) };
   }
 
-  /** lstat of `names` in `dir` at once (a window: one at a time, an unchanged re-backup waited ~40% of its time). */
-  private statAll(dir: string, names: string[]): Promise<(BigIntStats | null)[]> {
-    return Promise.all(names.map((name) => this.stat(childPath(dir, name))));
+  /** The stats of `names` in `dir` (a later window of a large directory). */
+  private async statAll(dir: string, names: string[]): Promise<(FileStat | null)[]> {
+    const stats = await this.lister.stat(dir, names);
+    return stats.map((stat, i) => this.checked(childPath(dir, names[i]!), stat));
+  }
+
+  /** A stat, or null with the error reported. */
+  private checked(path: string, stat: EntryStat): FileStat | null {
+    if (!(stat instanceof Error)) return stat;
+    this.error(path, stat);
+    return null;
   }
 
   /**
@@ -255,19 +269,22 @@ class Archiver {
     }
   }
 
-  private async saveEntry(path: string, name: string, stat: BigIntStats, prev: TreeNode | undefined, rootDev: bigint): Promise<TreeNode | null> {
-    if (stat.isDirectory()) {
+  private async saveEntry(path: string, name: string, stat: FileStat, prev: TreeNode | undefined, rootDev: string): Promise<TreeNode | null> {
+    if (stat.kind === 'dir') {
       if (this.opts.oneFileSystem && stat.dev !== rootDev) return null;
-      const { id: subtree, empty } = await this.saveDirNodes(path, await this.parents.nodes(prev?.type === 'dir' ? prev.subtree : null), rootDev);
+      const parentTree = prev?.type === 'dir' ? prev.subtree : null;
+      const { id: subtree, empty } = await this.saveDirNodes(path, parentTree, await this.parents.nodes(parentTree), rootDev);
       // With includes, a directory holding nothing included is left out unless it matches itself.
       if (empty && this.included && !this.included(path) && !this.included(path + '/')) return null;
-      return this.node(name, stat, { subtree });
+      return subtree === parentTree && this.sameNode(prev, stat) ? prev! : this.node(name, stat, { subtree });
     }
-    if (stat.isFile()) {
+    if (stat.kind === 'file') {
       const content = await this.saveFile(path, stat, prev);
-      return content ? this.node(name, stat, { content }) : null;
+      if (!content) return null;
+      return prev?.type === 'file' && content === prev.content && this.sameNode(prev, stat) ? prev : this.node(name, stat, { content });
     }
-    if (stat.isSymbolicLink()) {
+    if (this.sameNode(prev, stat)) return prev; // an unchanged link keeps its target: links are replaced, not rewritten
+    if (stat.kind === 'symlink') {
       try {
         return this.node(name, stat, { linkTarget: await readlink(path) });
       } catch (err) {
@@ -275,16 +292,16 @@ class Archiver {
         return null;
       }
     }
-    if (stat.isFIFO() || stat.isCharacterDevice() || stat.isBlockDevice()) return this.node(name, stat, {});
-    return null; // sockets cannot be restored; skipped like restic does
+    if (stat.kind === 'socket') return null; // sockets cannot be restored; skipped like restic does
+    return this.node(name, stat, {}); // fifos and devices
   }
 
-  private async saveFile(path: string, stat: BigIntStats, prev: TreeNode | undefined): Promise<string[] | null> {
-    const size = Number(stat.size);
+  private async saveFile(path: string, stat: FileStat, prev: TreeNode | undefined): Promise<string[] | null> {
+    const size = stat.size;
     if (this.unchanged(stat, prev)) {
       this.summary.unchangedFiles++;
       this.count(size, path);
-      return prev.content ?? [];
+      return prev.content;
     }
     const content: string[] = [];
     const preread = this.preread.get(path);
@@ -324,7 +341,7 @@ class Archiver {
   }
 
   /** Unchanged since the parent snapshot (and all its blobs still indexed): not re-read unless `full`. */
-  private unchanged(stat: BigIntStats, prev: TreeNode | undefined): prev is TreeNode & { type: 'file' } {
+  private unchanged(stat: FileStat, prev: TreeNode | undefined): prev is TreeNode & { type: 'file' } {
     if (this.opts.full || !prev || prev.type !== 'file' || !sameFile(prev, stat)) return false;
     return (prev.content ?? []).every((id) => this.repo.hasBlob(id));
   }
@@ -334,9 +351,9 @@ class Archiver {
    * open/read/close round trip through the thread pool after another (a first backup of many small
    * files spent a third of its time idle that way). saveFile takes the bytes; errors surface there.
    */
-  private prereadIfSmall(path: string, stat: BigIntStats | null | undefined, prev: TreeNode | undefined): void {
-    if (!stat?.isFile() || stat.size > SMALL_FILE || this.preread.has(path) || (this.included && !this.included(path)) || this.unchanged(stat, prev)) return;
-    const size = Number(stat.size);
+  private prereadIfSmall(path: string, stat: FileStat | null | undefined, prev: TreeNode | undefined): void {
+    if (stat?.kind !== 'file' || stat.size > SMALL_FILE || this.preread.has(path) || (this.included && !this.included(path)) || this.unchanged(stat, prev)) return;
+    const size = stat.size;
     if (this.prereadBytes + size > PREREAD_BUDGET) return;
     const read = this.readSlots.run(() => this.repo.smallFile(path, this.repo.config.chunker.minSize - 1));
     read.catch(() => {}); // handled when saveFile awaits it; an abandoned read must not be an unhandled rejection
@@ -350,6 +367,16 @@ class Archiver {
     this.report(path);
   }
 
+  /**
+   * The id of the tree of `nodes`. When every node is the parent's own (nothing in or below the directory
+   * changed), that is the parent's tree, neither encoded nor hashed again: about half of an unchanged
+   * re-backup's tree work.
+   */
+  private treeOf(nodes: TreeNode[], parentTree: string | null, parent: Map<string, TreeNode>): Promise<string> {
+    const same = parentTree !== null && nodes.length === parent.size && nodes.every((n) => parent.get(n.name) === n) && this.repo.hasBlob(parentTree);
+    return same ? Promise.resolve(parentTree) : this.saveTree(nodes);
+  }
+
   private async saveTree(nodes: TreeNode[]): Promise<string> {
     const saved = await this.repo.saveBlob('tree', encodeTree({ nodes }), this.opts.signal);
     if (saved.stored) {
@@ -359,13 +386,19 @@ class Archiver {
     return saved.id;
   }
 
-  private node(name: string, stat: BigIntStats, extra: NodeExtra): TreeNode {
+  /** `prev` is what node() would build from `stat` (and prev's content, subtree or target): reused as it is. */
+  private sameNode(prev: TreeNode | undefined, stat: FileStat): prev is TreeNode {
+    return !this.opts.full && sameNode(prev, stat, this.names);
+  }
+
+  private node(name: string, stat: FileStat, extra: NodeExtra): TreeNode {
     return rawNodeFromStat(name, stat, { ...extra, names: this.names });
   }
 
-  private async stat(path: string): Promise<BigIntStats | null> {
+  /** The stat of a path on the way to the roots (a few: through promises here, not the lister). */
+  private async stat(path: string): Promise<FileStat | null> {
     try {
-      return await lstat(path, { bigint: true });
+      return fileStatOf(await lstat(path, { bigint: true }));
     } catch (err) {
       this.error(path, err);
       return null;

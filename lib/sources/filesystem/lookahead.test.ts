@@ -1,26 +1,23 @@
 // The archiver lists subdirectories and pre-reads their changed small files ahead of its walk: without
 // it each directory's first changed file waited for its own read round trip. Observed through the order
-// of the calls: node:fs/promises' readdir is wrapped to record listings, and the repository's small-file
-// reads (on its chunk worker thread) are recorded as opens.
+// of the calls: the directory lister's listings (on its worker thread) are recorded as readdirs, and the
+// repository's small-file reads (on its chunk worker thread) as opens.
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { LocalBlobStore } from '../../blob';
 import { Repository } from '../../repo/repository';
 import { backupFilesystem } from './backup';
+import { dirLister } from './dir-lister';
 
-const calls = vi.hoisted(() => ({ log: [] as string[], under: '' }));
+const calls = { log: [] as string[], under: '' };
 const record = (op: string, path: string) => {
   if (calls.under && path.startsWith(calls.under)) calls.log.push(`${op} ${path.slice(calls.under.length)}`);
 };
-vi.mock('node:fs/promises', async (importOriginal) => {
-  const fs = await importOriginal<typeof import('node:fs/promises')>();
-  return {
-    ...fs,
-    readdir: ((path: string, ...rest: unknown[]) => (calls.under && path.startsWith(calls.under) && calls.log.push(`readdir ${path.slice(calls.under.length)}`), (fs.readdir as (...a: unknown[]) => unknown)(path, ...rest))) as typeof fs.readdir,
-  };
-});
+const lister = dirLister();
+const list = lister.list.bind(lister);
+lister.list = (dir, statFirst) => (record('readdir', dir), list(dir, statFirst));
 
 let work: string;
 let src: string;
