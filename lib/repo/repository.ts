@@ -99,14 +99,15 @@ export class Repository {
   private cacheNewTree(id: string, placed: Promise<number>): void {
     const cache = this.treeCache!;
     const sealed = this.content.sealedCopy(id);
-    if (sealed) return cache.putSealed(id, sealed);
-    const put = placed.then(
-      () => {
-        const later = this.content.sealedCopy(id); // its pack is not uploaded yet: that waits for this turn
-        if (later) cache.putSealed(id, later);
-      },
-      () => {}, // the store failed: the backup fails with it, nothing to cache
-    );
+    const put = sealed
+      ? cache.putSealed(id, sealed)
+      : placed.then(
+          () => {
+            const later = this.content.sealedCopy(id); // its pack is not uploaded yet: that waits for this turn
+            return later && cache.putSealed(id, later);
+          },
+          () => {}, // the store failed: the backup fails with it, nothing to cache
+        );
     this.cacheWrites.add(put);
     void put.finally(() => this.cacheWrites.delete(put));
   }
@@ -118,7 +119,7 @@ export class Repository {
     const cached = this.treeCache!.get(id, loc.rawLength);
     if (cached) return cached;
     const data = await this.content.loadBlob(id, signal);
-    this.treeCache!.put(id, data);
+    await this.treeCache!.put(id, data);
     return data;
   }
 

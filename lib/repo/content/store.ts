@@ -434,9 +434,11 @@ export class ContentStore {
     if (!p || !('pack' in p)) return undefined;
     const { pack, slot } = p;
     const e = pack.entries[slot]!;
-    if (pack.writer) return Buffer.from(pack.writer.sealedAt(slot));
-    if (pack.bytes && !pack.stored) return Buffer.from(pack.bytes.subarray(e.offset, e.offset + e.length));
-    return undefined;
+    const sealed = pack.writer ? pack.writer.sealedAt(slot) : pack.bytes && !pack.stored ? pack.bytes.subarray(e.offset, e.offset + e.length) : undefined;
+    if (!sealed) return undefined;
+    const copy = Buffer.allocUnsafeSlow(sealed.length); // its own buffer, so it can be handed to a thread
+    sealed.copy(copy);
+    return copy;
   }
 
   private async loadPending(id: string, pack: PackState, slot: number, signal?: AbortSignal): Promise<Buffer> {
