@@ -43,7 +43,7 @@ export function readPassword(opts: { passwordFile?: string }, env = process.env,
 export async function openRepo(opts: GlobalOptions): Promise<{ repo: Repository; close: () => void }> {
   const { store, close } = openStore(opts);
   try {
-    const repo = await Repository.open(store, { passphrase: readPassword(opts) }, { cacheRoot: cacheRootFor(opts) });
+    const repo = await Repository.open(store, { passphrase: readPassword(opts) }, { cacheRoot: cacheRootFor(opts), listEarly: true });
     return { repo, close };
   } catch (err) {
     close();

@@ -45,7 +45,7 @@ export async function abortStaleUploads(opts: GlobalOptions, env = process.env, 
 }
 
 /** Both of the above, before a backup; failures become warnings on stderr (the backup goes on). */
-export async function tidyUpBeforeBackup(repo: Parameters<typeof indexLeftoverPacks>[0], opts: GlobalOptions, signal: AbortSignal, lock?: Lock) {
+export async function tidyUpBeforeBackup(repo: Parameters<typeof indexLeftoverPacks>[0], opts: GlobalOptions, signal: AbortSignal, lock?: Lock | Promise<Lock>) {
   const out = { abortedUploads: 0, leftoverPacks: 0, leftoverBytes: 0, warnings: [] as string[] };
   const warn = (what: string, err: unknown) => {
     signal.throwIfAborted();
@@ -55,6 +55,8 @@ export async function tidyUpBeforeBackup(repo: Parameters<typeof indexLeftoverPa
   };
   // Independent listings: run at once (each is a round trip or more on S3); reported in this order.
   const [uploads, leftovers] = await Promise.allSettled([abortStaleUploads(opts, process.env, signal), indexLeftoverPacks(repo, signal, lock)]);
+  // A lock the caller was taking and did not get: it reports that, and a failure here is only its echo.
+  if (lock instanceof Promise && (await lock.then(() => false, () => true))) return out;
   if (uploads.status === 'fulfilled') out.abortedUploads = uploads.value?.aborted ?? 0;
   else if (uploads.reason instanceof UsageError) throw uploads.reason;
   else warn('could not clean up stale multipart uploads', uploads.reason);

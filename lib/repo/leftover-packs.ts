@@ -2,8 +2,11 @@
 // are read back through their own authenticated headers (format §7) and listed in a new index file, so
 // the next backup deduplicates against them instead of uploading the data again. Safe under the format's
 // rules: a pack in data/ is complete (puts are atomic), §11.1 holds; the same pack or blob listed by
-// several index files is allowed (§7, §8). Runs under a shared lock, so prune (exclusive) cannot delete a
-// pack while it is being listed. A pack whose header does not open is skipped (reported), never indexed.
+// several index files is allowed (§7, §8). Headers are read and indexed under a shared lock, so prune
+// (exclusive) cannot delete a pack meanwhile. The listing may run while the lock is being taken (a round
+// trip saved on S3): a pack listed then and deleted by a prune before the lock was granted is found gone
+// and left out. A pack whose header does not open is skipped (reported), never indexed.
+import { isNotFound } from '../blob/errors';
 import { idFromKey } from './layout';
 import { readPackHeader, storePackReader } from './pack';
 import { writeIndexForPacks, type StoredPack } from './index/index';
@@ -15,21 +18,30 @@ const MAX_BLOBS_PER_INDEX = 50_000;
 
 export type LeftoverResult = { packs: number; blobs: number; bytes: number; skipped: string[] };
 
-/** `lock`: a shared lock the caller holds (a backup's own; kept held); otherwise one is taken and released here. */
-export async function indexLeftoverPacks(repo: Repository, signal?: AbortSignal, lock?: Lock): Promise<LeftoverResult> {
+/**
+ * `lock`: a shared lock the caller holds or is taking (a backup's own; kept held); otherwise one is taken
+ * and released here.
+ */
+export async function indexLeftoverPacks(repo: Repository, signal?: AbortSignal, lock?: Lock | Promise<Lock>): Promise<LeftoverResult> {
   const result: LeftoverResult = { packs: 0, blobs: 0, bytes: 0, skipped: [] };
-  const held = lock ?? (await repo.lock('backup', { signal }));
-  const locked = { signal: signal ? AbortSignal.any([signal, held.signal]) : held.signal };
+  const taking = lock ?? repo.lock('backup', { signal });
+  // The index as loaded when the repository was opened: a pack another backup indexed since then is
+  // listed once more, which the format allows (the same pack in several index files).
+  const indexed = new Set<string>();
+  for (const p of repo.content.masterIndex.packs()) indexed.add(p.id);
+  const leftovers: string[] = [];
   try {
-    // The index as loaded when the repository was opened: a pack another backup indexed since then is
-    // listed once more, which the format allows (the same pack in several index files).
-    const indexed = new Set<string>();
-    for (const p of repo.content.masterIndex.packs()) indexed.add(p.id);
-    const leftovers: string[] = [];
-    for await (const e of repo.store.list('data/', { signal: locked.signal })) {
+    for await (const e of repo.store.list('data/', { signal })) {
       const id = idFromKey('data', e.key);
       if (id && !indexed.has(id)) leftovers.push(id);
     }
+  } catch (err) {
+    if (!lock) void Promise.resolve(taking).then((held) => held.release(), () => {});
+    throw err;
+  }
+  const held = await taking;
+  const locked = { signal: signal ? AbortSignal.any([signal, held.signal]) : held.signal };
+  try {
     let batch: StoredPack[] = [];
     let batchBlobs = 0;
     const writeBatch = async () => {
@@ -45,7 +57,7 @@ export async function indexLeftoverPacks(repo: Repository, signal?: AbortSignal,
         pack = { id, size: reader.size, entries: await readPackHeader(repo.masterKey, reader, `pack ${id}`) };
       } catch (err) {
         locked.signal.throwIfAborted();
-        result.skipped.push(`pack ${id}: ${(err as Error).message}`);
+        if (!isNotFound(err)) result.skipped.push(`pack ${id}: ${(err as Error).message}`); // else deleted by a prune since the listing
         continue;
       }
       if (batchBlobs + pack.entries.length > MAX_BLOBS_PER_INDEX) await writeBatch();

@@ -4,6 +4,7 @@
 // RestoreRepo...) and this class happens to satisfy them. One instance per process and repository.
 import { join } from 'node:path';
 import { getBuffer, type BlobStore } from '../blob';
+import { withPrefetchedListings } from '../blob/prefetch';
 import { deriveGearTable, type GearTable } from './chunker';
 import { ChunkPool, type HashedChunk, type PieceReader, type SmallFile } from './chunker/chunk-pool';
 import { ContentStore, type BlobType } from './content';
@@ -22,6 +23,12 @@ export type OpenOptions = {
   signal?: AbortSignal;
   /** Root of the local cache of trees, index files and snapshots (see resolveCacheRoot); none when omitted or null. */
   cacheRoot?: string | null;
+  /**
+   * List index/ and snapshots/ while the key is being opened (lib/blob/prefetch.ts): on S3 each listing is
+   * a round trip, and a command that lists snapshots right after opening (backup, restore, snapshots)
+   * otherwise waits for them one after the other.
+   */
+  listEarly?: boolean;
 };
 
 export class Repository {
@@ -48,8 +55,9 @@ export class Repository {
   }
 
   static async open(store: BlobStore, credentials: OpenCredentials, opts: OpenOptions = {}): Promise<Repository> {
-    const opened = await openRepository(store, credentials);
-    return Repository.fromOpened(store, opened, opts);
+    const listed = opts.listEarly ? withPrefetchedListings(store, ['index/', 'snapshots/'], opts.signal) : store;
+    const opened = await openRepository(listed, credentials);
+    return Repository.fromOpened(listed, opened, opts);
   }
 
   private static async fromOpened(store: BlobStore, o: Awaited<ReturnType<typeof openRepository>>, opts: OpenOptions = {}): Promise<Repository> {

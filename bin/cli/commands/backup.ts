@@ -36,9 +36,12 @@ export function registerBackup(program: Command, globals: () => GlobalOptions) {
       const interrupt = abortOnSignals();
       let lock: Lock | undefined;
       try {
-        // One lock for the housekeeping and the backup: each acquisition is several round trips.
-        lock = await repo.lock('backup', { signal: interrupt.signal });
-        const housekeeping = await tidyUpBeforeBackup(repo, opts, interrupt.signal, lock);
+        // One lock for the housekeeping and the backup (each acquisition is several round trips); the
+        // housekeeping's listings run while it is being taken.
+        const locking = repo.lock('backup', { signal: interrupt.signal });
+        const tidying = tidyUpBeforeBackup(repo, opts, interrupt.signal, locking);
+        lock = await locking;
+        const housekeeping = await tidying;
         const { snapshotId, snapshot } = await backupFilesystem(repo, {
           lock,
           source: { kind: cmd.sourceKind, name: cmd.sourceName ?? paths.join(',') },

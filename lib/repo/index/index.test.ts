@@ -9,9 +9,10 @@ import { AAD, IntegrityError } from '../crypto/sealed-box';
 import { saveObject } from '../objects';
 import type { PackEntry } from '../pack';
 import {
-  IndexFormatError, MasterIndex, indexFileFor, loadMasterIndex, parseIndexFile, readIndexFile, writeIndexForPacks,
+  IndexFormatError, MasterIndex, indexFileFor, indexFileSchema, loadMasterIndex, parseIndexFile, readIndexFile, writeIndexForPacks,
   type IndexFile, type StoredPack,
 } from '.';
+import { isPlainValidIndexFile } from './schema';
 
 const key = generateMasterKey();
 const hex = () => randomBytes(32).toString('hex');
@@ -52,6 +53,25 @@ describe('index file schema', () => {
     const file = indexFileFor([fakePack(2)]);
     file.packs[0]!.size = 150;
     expect(() => parseIndexFile(file, 'index/small')).toThrow(/index\/small: packs\[0\]\.blobs\[1\] \(offset 100, length 100\) lies outside pack/);
+  });
+
+  it('takes the quick path only where zod accepts the file unchanged', () => {
+    const good = JSON.parse(JSON.stringify(indexFileFor([fakePack(2)], [hex()]))) as IndexFile;
+    expect(isPlainValidIndexFile(good)).toBe(true);
+    const mutations: ((f: Record<string, any>) => void)[] = [
+      (f) => (f.extra = 1), (f) => (f.supersedes = ['x']), (f) => (f.supersedes = 'x'), (f) => (f.packs = {}),
+      (f) => (f.packs[0].id = 'A'.repeat(64)), (f) => (f.packs[0].size = -1), (f) => (f.packs[0].size = 1.5), (f) => (f.packs[0].blobs = []),
+      (f) => (f.packs[0].more = true), (f) => (f.packs[0].blobs[0].type = 'blob'), (f) => (f.packs[0].blobs[0].offset = '0'),
+      (f) => (f.packs[0].blobs[0].length = 5), (f) => (f.packs[0].blobs[0].rawLength = 2 ** 32), (f) => (f.packs[0].blobs[0].note = ''),
+      (f) => delete f.packs[0].blobs[0].rawLength, (f) => (f.packs[0].blobs[0] = null),
+    ];
+    for (const mutate of mutations) {
+      const f = structuredClone(good) as Record<string, any>;
+      mutate(f);
+      const zod = indexFileSchema.safeParse(f);
+      expect(isPlainValidIndexFile(f), JSON.stringify(f).slice(0, 200)).toBe(false);
+      if (zod.success) expect(zod.data).not.toEqual(f); // zod accepts only by stripping the unknown key
+    }
   });
 });
 

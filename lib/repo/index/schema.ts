@@ -48,9 +48,14 @@ export function parseIndexFile(value: unknown, what: string): IndexFile {
   if (version !== INDEX_VERSION) {
     throw new IndexFormatError(`${what}: unsupported index version ${JSON.stringify(version)} (this Lifeboat reads version ${INDEX_VERSION})`);
   }
-  const parsed = indexFileSchema.safeParse(value);
-  if (!parsed.success) throw new IndexFormatError(`${what}: invalid index file:\n${z.prettifyError(parsed.error)}`);
-  parsed.data.packs.forEach((pack, p) => {
+  let file: IndexFile;
+  if (isPlainValidIndexFile(value)) file = value;
+  else {
+    const parsed = indexFileSchema.safeParse(value);
+    if (!parsed.success) throw new IndexFormatError(`${what}: invalid index file:\n${z.prettifyError(parsed.error)}`);
+    file = parsed.data;
+  }
+  file.packs.forEach((pack, p) => {
     const blobArea = pack.size - HEADER_LENGTH_SIZE - MIN_SEALED_BLOB; // the header is at least that big too
     pack.blobs.forEach((b, i) => {
       if (b.offset + b.length > blobArea) {
@@ -58,7 +63,34 @@ export function parseIndexFile(value: unknown, what: string): IndexFile {
       }
     });
   });
-  return parsed.data;
+  return file;
+}
+
+// The quick path before zod, which took ~40 ms of every command's start on the bench's 17k blobs: true only
+// for exactly what indexFileSchema accepts unchanged (no unknown keys, which zod would strip); anything
+// else goes through zod, which also names what is wrong.
+const HEX_ID = /^[0-9a-f]{64}$/;
+const isUint = (v: unknown, max: number) => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= max;
+const hasOnly = (o: object, n: number) => Object.keys(o).length === n;
+
+function isPlainValidBlob(b: unknown): boolean {
+  if (typeof b !== 'object' || b === null || Array.isArray(b) || !hasOnly(b, 5)) return false;
+  const { id, type, offset, length, rawLength } = b as Record<string, unknown>;
+  return typeof id === 'string' && HEX_ID.test(id) && (type === 'data' || type === 'tree') && isUint(offset, Number.MAX_SAFE_INTEGER)
+    && isUint(length, MAX_UINT32) && (length as number) >= MIN_SEALED_BLOB && isUint(rawLength, MAX_UINT32);
+}
+
+function isPlainValidPack(p: unknown): boolean {
+  if (typeof p !== 'object' || p === null || Array.isArray(p) || !hasOnly(p, 3)) return false;
+  const { id, size, blobs } = p as Record<string, unknown>;
+  return typeof id === 'string' && HEX_ID.test(id) && isUint(size, Number.MAX_SAFE_INTEGER) && Array.isArray(blobs) && blobs.length > 0 && blobs.every(isPlainValidBlob);
+}
+
+export function isPlainValidIndexFile(v: unknown): v is IndexFile {
+  if (typeof v !== 'object' || v === null || Array.isArray(v) || !hasOnly(v, 3)) return false;
+  const { version, supersedes, packs } = v as Record<string, unknown>;
+  return version === INDEX_VERSION && Array.isArray(supersedes) && supersedes.every((s) => typeof s === 'string' && HEX_ID.test(s))
+    && Array.isArray(packs) && packs.every(isPlainValidPack);
 }
 
 /** A pack that is completely stored, as the index needs it. */

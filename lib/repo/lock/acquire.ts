@@ -72,7 +72,8 @@ async function tryOnce(store: BlobStore, key: MasterKey, opts: AcquireLockOption
   const id = await saveObject(store, 'locks', key, AAD.lock, info, opts.signal);
   let after: Array<LockEntry | UnreadableLock>;
   try {
-    after = findConflicts(await listLocks(store, key, { signal: opts.signal }), opts.exclusive, now(), id);
+    // Our own lock is not read back: on radosgw each small GET waits ~45 ms for its body.
+    after = findConflicts(await listLocks(store, key, { signal: opts.signal, known: { id, lock: info } }), opts.exclusive, now(), id);
   } catch (err) {
     await deleteObject(store, 'locks', id).catch(() => undefined);
     throw err;

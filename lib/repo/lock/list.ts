@@ -32,9 +32,14 @@ export async function loadLock(store: BlobStore, key: MasterKey, id: string, sig
   return parsed.data;
 }
 
-export async function listLocks(store: BlobStore, key: MasterKey, opts: { signal?: AbortSignal } = {}): Promise<LockListing> {
-  const ids = await listObjectIds(store, 'locks', opts.signal);
+/** `known`: locks whose content the caller has (its own, just written): listed without reading them back. */
+export async function listLocks(store: BlobStore, key: MasterKey, opts: { signal?: AbortSignal; known?: LockEntry } = {}): Promise<LockListing> {
   const listing: LockListing = { locks: [], unreadable: [] };
+  const ids = (await listObjectIds(store, 'locks', opts.signal)).filter((id) => {
+    if (id !== opts.known?.id) return true;
+    listing.locks.push(opts.known);
+    return false;
+  });
   for (let i = 0; i < ids.length; i += CONCURRENCY) {
     await Promise.all(ids.slice(i, i + CONCURRENCY).map(async (id) => {
       try {
