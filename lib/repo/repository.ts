@@ -2,6 +2,7 @@
 // (lib/repo/keys, init), the content layer (packs + index), the chunker configured for this repository,
 // snapshots and locks. Not a god object: consumers declare the small interface they need (ArchiveRepo,
 // RestoreRepo...) and this class happens to satisfy them. One instance per process and repository.
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { getBuffer, type BlobStore } from '../blob';
 import { withPrefetchedListings } from '../blob/prefetch';
@@ -31,12 +32,14 @@ export type OpenOptions = {
   listEarly?: boolean;
 };
 
+/** Tree packs larger than this are not fetched whole into the cache (only a huge single tree makes one). */
+const MAX_FETCHED_TREE_PACK = 64 * 1024 * 1024;
+
 export class Repository {
   private readonly gear: GearTable;
-  private treeCache: TreeCache | undefined;
   private chunkPool: ChunkPool | undefined;
-  /** Tree cache writes not finished yet (TreeCache.put never rejects). */
-  private readonly cacheWrites = new Set<Promise<void>>();
+  /** Tree packs being fetched whole into the cache, by pack id (true once cached). */
+  private readonly fetching = new Map<string, Promise<boolean>>();
 
   private constructor(
     readonly store: BlobStore,
@@ -45,6 +48,9 @@ export class Repository {
     private readonly key: MasterKey,
     readonly slotId: string,
     readonly content: ContentStore,
+    private readonly treeCache: TreeCache | undefined,
+    /** Tree cache writes not finished yet (they never reject); flush() waits for them. */
+    private readonly cacheWrites: Set<Promise<void>>,
   ) {
     this.gear = deriveGearTable(key.idKey);
   }
@@ -62,10 +68,14 @@ export class Repository {
 
   private static async fromOpened(store: BlobStore, o: Awaited<ReturnType<typeof openRepository>>, opts: OpenOptions = {}): Promise<Repository> {
     const cached = opts.cacheRoot ? withObjectCache(store, join(opts.cacheRoot, o.id)) : store;
-    const content = await ContentStore.create(cached, o.masterKey, { packTargetSize: o.config.packTargetSize, compressionLevel: o.config.compression.level }, opts.signal);
-    const repo = new Repository(cached, o.id, o.config, o.masterKey, o.slotId, content);
-    if (opts.cacheRoot) repo.treeCache = new TreeCache(opts.cacheRoot, o.id, o.masterKey, o.config.compression.level);
-    return repo;
+    const treeCache = opts.cacheRoot ? new TreeCache(opts.cacheRoot, o.id, o.masterKey, o.config.compression.level) : undefined;
+    const cacheWrites = new Set<Promise<void>>();
+    // Each tree pack goes into the cache whole once stored: one file instead of one per tree.
+    const onPackStored = treeCache && ((pack: { id: string; bytes: Buffer; entries: readonly { type: string }[] }) => {
+      if (pack.entries.length > 0 && pack.entries.every((e) => e.type === 'tree')) track(cacheWrites, treeCache.putPack(pack.id, pack.bytes));
+    });
+    const content = await ContentStore.create(cached, o.masterKey, { packTargetSize: o.config.packTargetSize, compressionLevel: o.config.compression.level, onPackStored }, opts.signal);
+    return new Repository(cached, o.id, o.config, o.masterKey, o.slotId, content, treeCache, cacheWrites);
   }
 
   get masterKey(): MasterKey {
@@ -93,42 +103,50 @@ export class Repository {
     return (this.chunkPool ??= new ChunkPool(this.gear, { minSize, avgSize, maxSize }, this.key.idKey));
   }
 
-  async saveBlob(type: BlobType, data: Buffer, signal?: AbortSignal, hints?: SaveHints) {
-    const saved = await this.content.saveBlob(type, data, signal, hints);
-    if (type === 'tree' && saved.stored && this.treeCache) this.cacheNewTree(saved.id, saved.storedLength);
-    return saved;
-  }
-
-  /**
-   * Writes a new tree to the local cache with the sealed bytes its pack holds, once it is placed there
-   * (small trees are sealed on this thread and placed before saveBlob returns; larger ones come back from
-   * a seal worker), so it is not compressed and encrypted a second time. flush() waits for the writes.
-   */
-  private cacheNewTree(id: string, placed: Promise<number>): void {
-    const cache = this.treeCache!;
-    const sealed = this.content.sealedCopy(id);
-    const put = sealed
-      ? cache.putSealed(id, sealed)
-      : placed.then(
-          () => {
-            const later = this.content.sealedCopy(id); // its pack is not uploaded yet: that waits for this turn
-            return later && cache.putSealed(id, later);
-          },
-          () => {}, // the store failed: the backup fails with it, nothing to cache
-        );
-    this.cacheWrites.add(put);
-    void put.finally(() => this.cacheWrites.delete(put));
+  saveBlob(type: BlobType, data: Buffer, signal?: AbortSignal, hints?: SaveHints) {
+    return this.content.saveBlob(type, data, signal, hints);
   }
 
   /** Reads and verifies a blob; trees come from the local cache when it has them. */
   async loadBlob(id: string, signal?: AbortSignal): Promise<Buffer> {
     const loc = this.treeCache ? this.content.masterIndex.lookup(id) : undefined;
     if (loc?.type !== 'tree') return this.content.loadBlob(id, signal);
-    const cached = this.treeCache!.get(id, loc.rawLength);
+    const cache = this.treeCache!;
+    const cached = cache.get(id, loc);
     if (cached) return cached;
+    const pack = this.content.masterIndex.pack(loc.packId);
+    if (pack?.treesOnly && pack.size <= MAX_FETCHED_TREE_PACK && (await this.fetchTreePack(pack.id, signal))) {
+      const fetched = cache.get(id, loc);
+      if (fetched) return fetched;
+    }
     const data = await this.content.loadBlob(id, signal);
-    await this.treeCache!.put(id, data);
+    await cache.put(id, data);
     return data;
+  }
+
+  /**
+   * Fetches tree pack `packId` whole into the cache (one GET for every tree in it, as restic does), once
+   * for all the loads waiting on it. False when it could not (the caller reads the one blob instead, and
+   * reports what is wrong with it).
+   */
+  private fetchTreePack(packId: string, signal?: AbortSignal): Promise<boolean> {
+    let fetching = this.fetching.get(packId);
+    if (!fetching) {
+      fetching = (async () => {
+        try {
+          const bytes = await getBuffer(this.store, objectKey('data', packId), { signal });
+          if (createHash('sha256').update(bytes).digest('hex') !== packId) return false;
+          await this.treeCache!.putPack(packId, bytes);
+          return this.treeCache!.hasPack(packId);
+        } catch {
+          return false;
+        } finally {
+          this.fetching.delete(packId);
+        }
+      })();
+      this.fetching.set(packId, fetching);
+    }
+    return fetching;
   }
 
   /** One stored location of a blob from the master index; undefined when unknown or not indexed yet. */
@@ -176,4 +194,10 @@ export class Repository {
   lock(operation: string, opts: { exclusive?: boolean; waitMs?: number; signal?: AbortSignal } = {}): Promise<Lock> {
     return acquireLock(this.store, this.key, { exclusive: opts.exclusive ?? false, operation, waitMs: opts.waitMs ?? 30_000, signal: opts.signal });
   }
+}
+
+/** Adds `write` to `writes` until it settles. */
+function track(writes: Set<Promise<void>>, write: Promise<void>): void {
+  writes.add(write);
+  void write.finally(() => writes.delete(write));
 }

@@ -8,6 +8,11 @@ import { LocalBlobStore, type BlobStore } from '../../blob';
 import { backupFilesystem } from '../../sources/filesystem/backup';
 import { restoreTree } from '../../sources/filesystem/restorer';
 import { Repository } from '../repository';
+import { encodeTree } from '../tree';
+import { PackWriter, sealBlob } from '../pack';
+import { objectKey } from '../layout';
+import { writeIndexForPacks } from '../index';
+import { randomBytes } from 'node:crypto';
 import { resolveCacheRoot } from './tree-cache';
 
 const fastKdf = { kdf: { N: 1024 } };
@@ -56,11 +61,15 @@ describe('tree cache', () => {
     const first = await Repository.init(store, { passphrase: 'pw' }, { ...fastKdf, cacheRoot });
     await backupFilesystem(first, { source, paths: [src] });
 
-    // The cache holds only sealed boxes: no file name from the trees appears in it.
+    // The cache holds only sealed boxes: no file name from the trees appears in it. The 37 trees are in one
+    // tree pack, kept whole: one file, not one per tree.
     const files: string[] = [];
     for await (const f of walk(join(cacheRoot, first.id))) files.push(f);
-    expect(files.length).toBeGreaterThanOrEqual(12 * 2 + 1);
     for (const f of files) expect((await readFile(f)).includes('secret-name-visible-in-trees')).toBe(false);
+    const treePacks = files.filter((f) => f.includes('/tree-packs/'));
+    expect(treePacks.length).toBe(1);
+    expect(files.filter((f) => f.includes('/trees/'))).toEqual([]);
+    expect([...first.content.masterIndex.packs()].filter((p) => p.treesOnly).map((p) => p.id)).toEqual([treePacks[0]!.split('/').pop()]);
 
     const again = await Repository.open(store, { passphrase: 'pw' }, { cacheRoot });
     store.gets.length = 0;
@@ -120,7 +129,7 @@ describe('tree cache', () => {
     for await (const f of walk(join(cacheRoot, repo.id))) files.push(f);
     for (const f of files) {
       const bytes = await readFile(f);
-      bytes[bytes.length - 1]! ^= 0xff;
+      for (let i = 0; i < bytes.length; i += 64) bytes[i]! ^= 0xff; // every blob of a cached pack too
       await writeFile(f, bytes);
     }
     const again = await Repository.open(store, { passphrase: 'pw' }, { cacheRoot });
@@ -133,6 +142,52 @@ describe('tree cache', () => {
     store.gets.length = 0;
     expect((await restoreTree(again, snapshot.tree, join(work, 'restored-healed'), { from: src })).files).toBe(12);
     expect(store.gets.filter((k) => k.startsWith('data/')).length).toBeLessThan(12 + 1);
+  });
+
+  it('a cold cache fetches each tree pack with one GET, and single trees of mixed packs one by one', async () => {
+    const store = countingGets(new LocalBlobStore(join(work, 'repo-tree-packs'), { fsync: false }));
+    const repo = await Repository.init(store, { passphrase: 'pw' }, fastKdf);
+    const { snapshot } = await backupFilesystem(repo, { source, paths: [src] });
+    const treePacks = [...repo.content.masterIndex.packs()].filter((p) => p.treesOnly);
+    expect(treePacks.length).toBe(1);
+
+    const cacheRoot = join(work, 'cache-tree-packs');
+    const cold = await Repository.open(store, { passphrase: 'pw' }, { cacheRoot });
+    store.gets.length = 0;
+    const result = await restoreTree(cold, snapshot.tree, join(work, 'restored-tree-packs'), { from: src });
+    expect(result.files).toBe(12);
+    const packGets = store.gets.filter((k) => k.startsWith('data/'));
+    expect(packGets.filter((k) => k === objectKey('data', treePacks[0]!.id))).toHaveLength(1);
+    expect(packGets.length).toBeLessThan(37); // the 37 trees came in one GET
+
+    // A tree in a pack that also holds data (as older versions wrote them) is fetched alone and cached on
+    // its own: the pack is not fetched whole.
+    const mixedStore = countingGets(new LocalBlobStore(join(work, 'repo-mixed'), { fsync: false }));
+    const mixed = await Repository.init(mixedStore, { passphrase: 'pw' }, fastKdf);
+    const tree = encodeTree({ nodes: [] });
+    const sealedTree = sealBlob(mixed.masterKey, tree, 3);
+    const sealedData = sealBlob(mixed.masterKey, randomBytes(200_000), 3);
+    const writer = new PackWriter(mixed.masterKey);
+    writer.add('tree', sealedTree.id.toString('hex'), sealedTree.sealed, tree.length);
+    writer.add('data', sealedData.id.toString('hex'), sealedData.sealed, 200_000);
+    const pack = writer.finish();
+    await mixedStore.put(objectKey('data', pack.id), () => pack.bytes);
+    await writeIndexForPacks(mixedStore, mixed.masterKey, [{ id: pack.id, size: pack.bytes.length, entries: pack.entries }]);
+    const treeId = sealedTree.id.toString('hex');
+    const mixedCache = join(work, 'cache-mixed');
+    const reader = await Repository.open(mixedStore, { passphrase: 'pw' }, { cacheRoot: mixedCache });
+    expect(reader.content.masterIndex.pack(pack.id)!.treesOnly).toBe(false);
+    mixedStore.gets.length = 0;
+    expect((await reader.loadBlob(treeId)).equals(tree)).toBe(true);
+    expect(mixedStore.gets).toEqual([objectKey('data', pack.id)]); // one ranged read of the tree
+    const cachedFiles: string[] = [];
+    for await (const f of walk(join(mixedCache, mixed.id))) cachedFiles.push(f);
+    expect(cachedFiles.filter((f) => f.endsWith(`/trees/${treeId.slice(0, 2)}/${treeId}`))).toHaveLength(1);
+    expect(cachedFiles.filter((f) => f.includes('/tree-packs/'))).toEqual([]);
+    const again = await Repository.open(mixedStore, { passphrase: 'pw' }, { cacheRoot: mixedCache });
+    mixedStore.gets.length = 0;
+    expect((await again.loadBlob(treeId)).equals(tree)).toBe(true);
+    expect(mixedStore.gets.filter((k) => k.startsWith('data/'))).toEqual([]);
   });
 
   it('resolveCacheRoot: LIFEBOAT_CACHE_DIR, "off", XDG_CACHE_HOME, then ~/.cache', () => {

@@ -2,16 +2,18 @@
 // read every parent tree and restores read every tree before any data; from the bucket that is one small
 // ranged GET per directory, which dominates an unchanged re-backup (~50 ms each on a radosgw with Nagle,
 // 10-50 ms on real S3). restic and Kopia keep the same kind of cache.
-// What is stored: the blob sealed again under the repository key (encrypted and authenticated with the
-// content id as AAD, exactly like a blob in a pack), so the cache leaks nothing the bucket does not.
-// Every read is verified (decrypt + HMAC against the id); a damaged entry is deleted and the caller falls
-// back to the bucket. The cache is an optimisation only: every failure to read or write it is swallowed,
+// What is stored: tree packs whole (tree-packs/<pack id>: the pack's bytes as stored, trees only, see
+// lib/repo/content/store.ts), read at the offsets the index gives; and single trees of packs that also
+// hold data (trees/<xx>/<id>: the blob sealed again under the repository key, AAD = content id, exactly
+// like a blob in a pack). Either way the cache leaks nothing the bucket does not. Whole packs keep the
+// file count down: creating a file took 0.2-0.3 ms on ext4 here (more after many deletions), and a
+// re-backup wrote one per new tree. Every read is verified (decrypt + HMAC against the id); a damaged
+// entry is deleted and the caller falls back to the bucket. The cache is an optimisation only: every failure to read or write it is swallowed,
 // a backup or restore never fails because of it, and deleting the directory at any time is safe.
-// Reads are synchronous: entries are a few KiB in the page cache, where open, read and close take a few
+// Reads are synchronous: a tree is a few KiB in the page cache, where open, read and close take a few
 // microseconds, while each promise-based call cost the walking thread ~50 us. Writes go to a worker thread
-// (cache-write-worker.mjs): creating a file takes 0.2-0.3 ms on ext4 here, too long for the walking thread,
-// and the promise-based open, write, close, rename and mkdir of each new tree cost it ~0.3 s per 577 trees.
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// (cache-write-worker.mjs), where creating files does not hold up the walk.
+import { closeSync, mkdirSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { MasterKey } from '../crypto/master-key';
@@ -33,7 +35,8 @@ export function resolveCacheRoot(env: NodeJS.ProcessEnv = process.env): string |
 }
 
 export class TreeCache {
-  private readonly dir: string;
+  private readonly trees: string;
+  private readonly packs: string;
   private ready: boolean | undefined;
   private writer: WorkerPool | undefined;
 
@@ -44,60 +47,102 @@ export class TreeCache {
     private readonly compressionLevel: number,
   ) {
     if (!isObjectId(repositoryId)) throw new Error(`tree cache: invalid repository id ${JSON.stringify(repositoryId)}`);
-    this.dir = join(root, repositoryId, 'trees');
+    this.trees = join(root, repositoryId, 'trees');
+    this.packs = join(root, repositoryId, 'tree-packs');
   }
 
-  /** The verified plaintext of tree `id`, or undefined when it is not cached (or the entry was damaged). */
-  get(id: string, rawLength?: number): Buffer | undefined {
+  /**
+   * The verified plaintext of tree `id` stored at `loc`, from its cached pack or its own entry; undefined
+   * when neither is cached (or the entry was damaged, and is gone now).
+   */
+  get(id: string, loc: { packId: string; offset: number; length: number; rawLength: number }): Buffer | undefined {
+    return this.fromPack(id, loc) ?? this.single(id, loc.rawLength);
+  }
+
+  /** True when pack `packId` is cached whole. */
+  hasPack(packId: string): boolean {
+    try {
+      closeSync(openSync(this.packPath(packId), 'r'));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Stores tree `id` given its plaintext (sealed here); resolves when written (or given up: never rejects). */
+  put(id: string, plaintext: Buffer): Promise<void> {
+    return this.write(join(this.trees, id.slice(0, 2)), this.singlePath(id), sealBlob(this.key, plaintext, this.compressionLevel, Buffer.from(id, 'hex')).sealed);
+  }
+
+  /**
+   * Stores a tree pack whole (`bytes` as stored in the bucket; copied, so the caller may reuse them).
+   * Resolves when written (or given up: never rejects).
+   */
+  putPack(packId: string, bytes: Buffer): Promise<void> {
+    return this.write(this.packs, this.packPath(packId), bytes);
+  }
+
+  private fromPack(id: string, loc: { packId: string; offset: number; length: number; rawLength: number }): Buffer | undefined {
+    const path = this.packPath(loc.packId);
+    let fd: number;
+    try {
+      fd = openSync(path, 'r');
+    } catch {
+      return undefined;
+    }
+    try {
+      const sealed = Buffer.allocUnsafe(loc.length);
+      if (readSync(fd, sealed, 0, loc.length, loc.offset) !== loc.length) throw new Error('short read');
+      return openBlobFromPack(this.key, sealed, id, { pack: 'local cache', rawLength: loc.rawLength });
+    } catch {
+      remove(path);
+      return undefined;
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  private single(id: string, rawLength: number): Buffer | undefined {
+    const path = this.singlePath(id);
     let sealed: Buffer;
     try {
-      sealed = readFileSync(this.path(id));
+      sealed = readFileSync(path);
     } catch {
       return undefined;
     }
     try {
       return openBlobFromPack(this.key, sealed, id, { pack: 'local cache', rawLength });
     } catch {
-      try {
-        rmSync(this.path(id), { force: true });
-      } catch {
-        // left for the next write to replace
-      }
+      remove(path);
       return undefined;
     }
   }
 
-  /** Stores tree `id` given its plaintext (sealed here); resolves when written (or given up: never rejects). */
-  put(id: string, plaintext: Buffer): Promise<void> {
-    return this.putSealed(id, sealBlob(this.key, plaintext, this.compressionLevel, Buffer.from(id, 'hex')).sealed);
-  }
-
-  /**
-   * Stores tree `id` given its sealed bytes as a pack holds them (same key, same AAD: the content id), on
-   * the writer thread. `sealed` is handed over when it owns its whole buffer (then left empty), else copied.
-   * Resolves when written (or given up: never rejects).
-   */
-  putSealed(id: string, sealed: Buffer): Promise<void> {
+  /** Writes `bytes` to `path` (in `dir`) on the writer thread: a temp name, then a rename. */
+  private write(dir: string, path: string, bytes: Buffer): Promise<void> {
     if (!this.prepare()) return Promise.resolve();
-    const path = this.path(id);
-    const whole = sealed.byteOffset === 0 && sealed.buffer instanceof ArrayBuffer && sealed.buffer.byteLength === sealed.length;
-    const bytes = whole ? (sealed.buffer as ArrayBuffer) : new Uint8Array(sealed).buffer; // a copy of its own
+    const own = new Uint8Array(bytes).buffer; // a copy the writer thread can take
     this.writer ??= new WorkerPool({ workers: 1, workerUrl: new URL('./cache-write-worker.mjs', import.meta.url), name: 'tree cache writer' });
-    return this.writer.run<Reply>({ dir: join(this.dir, id.slice(0, 2)), path, bytes, length: sealed.length }, [bytes], 0).then(
+    return this.writer.run<Reply>({ dir, path, bytes: own, length: bytes.length }, [own], 0).then(
       () => {},
       () => {},
     );
   }
 
-  private path(id: string): string {
+  private singlePath(id: string): string {
     if (!isObjectId(id)) throw new Error(`tree cache: invalid blob id ${JSON.stringify(id)}`);
-    return join(this.dir, id.slice(0, 2), id);
+    return join(this.trees, id.slice(0, 2), id);
+  }
+
+  private packPath(packId: string): string {
+    if (!isObjectId(packId)) throw new Error(`tree cache: invalid pack id ${JSON.stringify(packId)}`);
+    return join(this.packs, packId);
   }
 
   private prepare(): boolean {
     if (this.ready === undefined) {
       try {
-        mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+        mkdirSync(join(this.root), { recursive: true, mode: 0o700 });
         try {
           writeFileSync(join(this.root, 'CACHEDIR.TAG'), CACHEDIR_TAG, { flag: 'wx' });
         } catch {
@@ -109,5 +154,14 @@ export class TreeCache {
       }
     }
     return this.ready;
+  }
+}
+
+/** Deletes a damaged entry (left for the next write to replace when that fails too). */
+function remove(path: string): void {
+  try {
+    rmSync(path, { force: true });
+  } catch {
+    // nothing more to do
   }
 }

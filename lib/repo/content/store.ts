@@ -54,6 +54,13 @@ import { PackUploader, raceAbort } from './uploader';
 
 /** Blobs below this size are sealed on the calling thread: a worker round trip would cost more. */
 const INLINE_SEAL_BELOW = 4096;
+/**
+ * Trees go into packs of their own (as restic's do): a re-backup or restore reads every tree and no data
+ * blob of a tree pack, so the local cache keeps tree packs whole, one file each instead of one per tree,
+ * and a cold cache fetches them with one GET each. Smaller than data packs: all the trees of a 1 GiB,
+ * 16k-file source take ~5 MiB.
+ */
+const TREE_PACK_TARGET = 4 * 1024 * 1024;
 const MiB = 1024 * 1024;
 const NOTHING_STORED = Promise.resolve(0);
 
@@ -81,11 +88,13 @@ interface SealJob {
 
 type Pending = { pack: PackState; slot: number } | { job: SealJob };
 
-type StoreConfig = Required<Omit<ContentStoreConfig, 'sealWorker'>> & Pick<ContentStoreConfig, 'sealWorker'>;
+type StoreConfig = Required<Omit<ContentStoreConfig, 'sealWorker' | 'onPackStored'>> & Pick<ContentStoreConfig, 'sealWorker' | 'onPackStored'>;
+type OpenPack = PackState & { writer: PackWriter };
 
 export class ContentStore {
   private index: MasterIndex | undefined;
-  private open!: PackState & { writer: PackWriter };
+  /** The pack being filled, one per blob type. */
+  private readonly open = {} as Record<BlobType, OpenPack>;
   /** Blobs not in the master index yet, by content id. */
   private readonly pending = new Map<string, Pending>();
   private unindexed: StoredPack[] = [];
@@ -125,7 +134,8 @@ export class ContentStore {
     if (!Number.isSafeInteger(sealQueueBytes) || sealQueueBytes < 1) throw new RangeError(`sealQueueBytes must be a positive integer, got ${sealQueueBytes}`);
     this.uploader = new PackUploader(store, this.config.uploadConcurrency);
     if (sealWorkers > 0) this.pool = new SealPool(key.encKey, compressionLevel, { workers: sealWorkers, workerUrl: this.config.sealWorker?.url, workerData: this.config.sealWorker?.data });
-    this.openPack(packTargetSize);
+    this.openPack('data');
+    this.openPack('tree');
   }
 
   /** new ContentStore + load(). */
@@ -189,7 +199,7 @@ export class ContentStore {
         this.counters.bytesDeduplicated += rawLength;
         return { id, stored: false, rawLength, storedLength: NOTHING_STORED };
       }
-      if (this.open.writer.isFull) {
+      if (this.open[type].writer.isFull) {
         if (this.uploader.hasRoom()) this.place();
         else await this.uploader.waitForAny(signal);
       } else if (pooled && this.jobBytes > 0 && this.jobBytes + rawLength > this.config.sealQueueBytes) {
@@ -202,13 +212,14 @@ export class ContentStore {
       // The open pack has room, so nothing waits in `ready` (place() drains it whenever the pack has room).
       this.sealer ??= new BlobSealer(this.key.encKey, this.config.compressionLevel);
       const sealer = this.sealer;
-      const slot = this.open.writer.addWith(type, id, rawLength, maxLength, (dest) => sealer.seal(plaintext, rawId, dest).length);
-      const storedLength = this.open.entries[slot]!.length;
-      this.pending.set(id, { pack: this.open, slot });
+      const open = this.open[type];
+      const slot = open.writer.addWith(type, id, rawLength, maxLength, (dest) => sealer.seal(plaintext, rawId, dest).length);
+      const storedLength = open.entries[slot]!.length;
+      this.pending.set(id, { pack: open, slot });
       this.counters.blobsStored++;
       this.counters.bytesRaw += rawLength;
       this.counters.bytesStored += storedLength;
-      if (this.open.writer.isFull) this.place();
+      if (open.writer.isFull) this.place();
       return { id, stored: true, rawLength, storedLength: Promise.resolve(storedLength) };
     }
     const sealing = this.pool!.seal(plaintext, rawId, hints.handOver); // copies (or takes) plaintext before it returns
@@ -237,13 +248,15 @@ export class ContentStore {
       await this.nextChange(signal);
       this.requireUsable();
     }
-    while (this.open.writer.count > 0 && !this.uploader.hasRoom()) {
-      await this.uploader.waitForAny(signal);
-      this.requireUsable();
-    }
-    if (this.open.writer.count > 0) {
-      this.rotate();
-      this.place();
+    for (const type of ['data', 'tree'] as const) {
+      while (this.open[type].writer.count > 0 && !this.uploader.hasRoom()) {
+        await this.uploader.waitForAny(signal);
+        this.requireUsable();
+      }
+      if (this.open[type].writer.count > 0) {
+        this.rotate(type);
+        this.place();
+      }
     }
     await this.uploader.waitForAll(signal);
     this.requireUsable();
@@ -282,22 +295,24 @@ export class ContentStore {
     await this.poolClosed;
     await this.uploader.abort(reason);
     await this.serial(async () => {});
-    this.openPack(this.config.packTargetSize);
+    this.openPack('data');
+    this.openPack('tree');
     this.pending.clear();
     this.takeUnindexed();
   }
 
-  private openPack(targetSize: number): void {
-    const writer = new PackWriter(this.key, { targetSize, buffer: this.spareBuffer });
-    this.spareBuffer = undefined;
-    this.open = { writer, entries: writer.entries, stored: false };
+  private openPack(type: BlobType): void {
+    const targetSize = type === 'tree' ? Math.min(TREE_PACK_TARGET, this.config.packTargetSize) : this.config.packTargetSize;
+    const writer = new PackWriter(this.key, { targetSize, buffer: type === 'data' ? this.spareBuffer : undefined });
+    if (type === 'data') this.spareBuffer = undefined;
+    this.open[type] = { writer, entries: writer.entries, stored: false };
   }
 
-  /** Finishes the open pack and starts its upload (the caller checked for a free upload slot). */
-  private rotate(): void {
-    const state: PackState = this.open;
-    const finished = this.open.writer.finish();
-    this.openPack(this.config.packTargetSize);
+  /** Finishes the open pack of `type` and starts its upload (the caller checked for a free upload slot). */
+  private rotate(type: BlobType): void {
+    const state: PackState = this.open[type];
+    const finished = this.open[type].writer.finish();
+    this.openPack(type);
     state.writer = undefined;
     state.bytes = finished.bytes;
     state.id = finished.id;
@@ -310,26 +325,27 @@ export class ContentStore {
    */
   private place(): void {
     while (!this.failure) {
-      if (this.open.writer.isFull) {
-        if (!this.uploader.hasRoom()) break;
-        this.rotate();
+      for (const type of ['data', 'tree'] as const) {
+        if (this.open[type].writer.isFull && this.uploader.hasRoom()) this.rotate(type);
       }
-      const next = this.ready.shift();
-      if (!next) break;
+      const next = this.ready[0];
+      if (!next || this.open[next.job.type].writer.isFull) break; // every upload slot is busy
+      this.ready.shift();
       const { job, result } = next;
+      const open = this.open[job.type];
       let slot: number;
       try {
-        slot = this.open.writer.add(job.type, job.id, result.sealed, job.rawLength);
+        slot = open.writer.add(job.type, job.id, result.sealed, job.rawLength);
       } catch (err) {
         this.fail(err);
         break;
       } finally {
         result.release();
       }
-      const storedLength = this.open.entries[slot]!.length;
+      const storedLength = open.entries[slot]!.length;
       this.jobs.delete(job.id);
       this.jobBytes -= job.rawLength;
-      this.pending.set(job.id, { pack: this.open, slot });
+      this.pending.set(job.id, { pack: open, slot });
       this.counters.bytesStored += storedLength;
       job.resolve(storedLength);
     }
@@ -353,8 +369,13 @@ export class ContentStore {
       return;
     }
     state.stored = true;
+    try {
+      this.config.onPackStored?.({ id: pack.id, bytes: pack.bytes, entries: pack.entries });
+    } catch {
+      // an observer's problem (the tree cache swallows its own) is not the backup's
+    }
     // Stored, so nothing reads these bytes any more (the BlobStore is done with the body once put resolved).
-    this.spareBuffer ??= pack.buffer;
+    if (pack.buffer.length >= this.config.packTargetSize) this.spareBuffer ??= pack.buffer; // a data pack's
     this.counters.packsUploaded++;
     this.counters.bytesUploaded += pack.bytes.length;
     this.unindexed.push({ id: pack.id, size: pack.bytes.length, entries: pack.entries });
@@ -423,22 +444,6 @@ export class ContentStore {
         throw err;
       }
     });
-  }
-
-  /**
-   * A copy of blob `id`'s sealed bytes while it waits in a pack not yet stored (saved, sealed and placed;
-   * undefined before, and once its pack is uploaded). The local tree cache stores trees sealed exactly so.
-   */
-  sealedCopy(id: string): Buffer | undefined {
-    const p = this.pending.get(id);
-    if (!p || !('pack' in p)) return undefined;
-    const { pack, slot } = p;
-    const e = pack.entries[slot]!;
-    const sealed = pack.writer ? pack.writer.sealedAt(slot) : pack.bytes && !pack.stored ? pack.bytes.subarray(e.offset, e.offset + e.length) : undefined;
-    if (!sealed) return undefined;
-    const copy = Buffer.allocUnsafeSlow(sealed.length); // its own buffer, so it can be handed to a thread
-    sealed.copy(copy);
-    return copy;
   }
 
   private async loadPending(id: string, pack: PackState, slot: number, signal?: AbortSignal): Promise<Buffer> {

@@ -123,15 +123,19 @@ export function runContentStoreSuite(name: string, setup: () => Promise<TestStor
         }
       }
       expect(fromHeaders.size).toBe(new Set(ids).size);
-      // Every pack but the last one flushed reaches the target, and none exceeds it by more than a blob.
-      expect(blobAreas.filter((n) => n < SMALL.packTargetSize).length).toBeLessThanOrEqual(1);
+      // Trees and data never share a pack (tree packs are cached whole, lib/repo/cache/tree-cache.ts).
+      for (const p of packs) expect(p.treesOnly, `pack ${p.id}`).toBe(ids.filter((_, i) => i % 5 === 0).includes([...fromHeaders].find(([, pack]) => pack === p.id)![0]));
+      expect(packs.filter((p) => p.treesOnly).length).toBeGreaterThanOrEqual(1);
+      // Every pack but the last one of each type reaches its target (a quarter for trees: 4 MiB of 16),
+      // and none exceeds it by more than a blob.
+      expect(blobAreas.filter((n, i) => n < (packs[i]!.treesOnly ? Math.min(SMALL.packTargetSize, 4 * 1024 * 1024) : SMALL.packTargetSize)).length).toBeLessThanOrEqual(2);
       expect(Math.max(...blobAreas)).toBeLessThan(SMALL.packTargetSize + 3100);
     });
 
     it('reports unknown ids, tampered packs and missing packs clearly', async () => {
       const store = ctx.fresh();
       const cs = await ContentStore.create(store, key, cfg());
-      const ids = await saveAll(cs, [randomBytes(20_000), randomBytes(20_000)]);
+      const ids = [(await cs.saveBlob('data', randomBytes(20_000))).id, (await cs.saveBlob('data', randomBytes(20_000))).id]; // one pack
       await cs.flush();
       const missing = randomBytes(32).toString('hex');
       await expect(cs.loadBlob(missing)).rejects.toThrow(new BlobNotInIndexError(missing).message);

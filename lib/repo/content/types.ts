@@ -1,3 +1,4 @@
+import type { PackEntry } from '../pack';
 // Public types of the content layer (see store.ts for the contract).
 export interface ContentStoreConfig {
   /** A pack is uploaded once its blobs reach this many bytes (repository config, §5). */
@@ -21,6 +22,11 @@ export interface ContentStoreConfig {
   sealQueueBytes?: number;
   /** Tests only: a substitute seal worker script and extra workerData for it. */
   sealWorker?: { url: URL; data?: Record<string, unknown> };
+  /**
+   * Called once each pack is stored, before its index is written, with its bytes (valid only during the
+   * call: copy what you keep). The local tree cache keeps tree packs whole this way.
+   */
+  onPackStored?: (pack: { id: string; bytes: Buffer; entries: readonly PackEntry[] }) => void;
 }
 
 /** What a caller that chunked on a worker thread already knows about a blob (lib/repo/chunker/chunk-pool.ts). */

@@ -23,6 +23,8 @@ export interface BlobLocation {
 export interface PackInfo {
   readonly id: string;
   readonly size: number;
+  /** Every blob the index lists in it is a tree (trees get packs of their own, lib/repo/content/store.ts). */
+  readonly treesOnly: boolean;
 }
 
 interface Slot extends BlobLocation {
@@ -57,6 +59,11 @@ export class MasterIndex {
     const out: BlobLocation[] = [];
     for (let s = this.blobs.get(id); s; s = s.alt) if (!out.some((o) => sameLocation(o, s!))) out.push(s);
     return out;
+  }
+
+  /** A pack referenced by live index files. */
+  pack(id: string): PackInfo | undefined {
+    return this.packMap.get(id);
   }
 
   /** Packs referenced by live index files. */
@@ -114,12 +121,13 @@ export class MasterIndex {
 
   private merge(src: number, file: IndexFile): void {
     for (const p of file.packs) {
-      let pack = this.packMap.get(p.id);
+      let pack = this.packMap.get(p.id) as { id: string; size: number; treesOnly: boolean } | undefined;
       if (!pack) {
-        pack = { id: p.id, size: p.size };
+        pack = { id: p.id, size: p.size, treesOnly: true };
         this.packMap.set(p.id, pack);
       }
       for (const b of p.blobs) {
+        if (b.type !== 'tree') pack.treesOnly = false;
         const slot: Slot = { packId: pack.id, type: b.type, offset: b.offset, length: b.length, rawLength: b.rawLength, src, alt: undefined };
         const head = this.blobs.get(b.id);
         if (!head) {
