@@ -34,8 +34,8 @@ const opener = new BlobOpener(workerData.encKey, workerData.idKey, workerData.la
 const isRoot = Boolean(workerData.isRoot);
 const { O_RDWR, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = constants;
 // Decrypting allocates a buffer per 32 KiB piece: collect after every 4 MiB of sealed bytes (worker-gc.mjs;
-// 16 MiB left ~15 MB more at the 1 GiB bench restore's peak, and a collection of this heap takes ~1 ms).
-const collectGarbage = collectEvery(4 * 1024 * 1024);
+// 16 MiB left ~15 MB more at the 1 GiB bench restore's peak), a full collection every 64 MiB.
+const collectGarbage = collectEvery(4 * 1024 * 1024, { majorEvery: 16 });
 
 /** Files are read back through this buffer, in steps of its size. */
 const readBack = Buffer.allocUnsafe(1024 * 1024);
