@@ -85,8 +85,8 @@ export async function loadAlone(source: Pick<BlobSource, 'loadBlob'>, id: string
 /**
  * Read buffers handed from one pack read to the next. A fresh buffer costs a page fault per 4 KiB on first
  * touch, which made copying the response into it 10-30x slower than into a reused one (~0.5 s of a
- * 200 MiB restore). They all have one size, the largest planned read (at most MAX_READ; most restores
- * read whole packs of ~16 MiB, so that is what they cost), so one fits any read and none is ever replaced:
+ * 200 MiB restore). They all have one size, the largest planned read (at most MAX_READ, which most
+ * restores reach), so one fits any read and none is ever replaced:
  * a dropped shared buffer stays alive until every worker that saw it collects garbage, which their tiny
  * heaps rarely do (replacing them by size took the restore's peak from ~300 to ~420 MB). A larger read
  * (one huge blob) gets a buffer of its own, not kept. Holds one buffer per read in flight.

@@ -24,9 +24,12 @@ describe('mergeRanges', () => {
   });
 
   it('keeps every request within MAX_READ, except a single larger blob read alone', () => {
-    const eight = Array.from({ length: 8 }, (_, i) => blob(String(i), i * 8 * MiB, 8 * MiB));
-    expect(MAX_READ % (8 * MiB)).toBe(0);
-    expect(spans(mergeRanges('p', eight)).map(([o, l]) => [o, l])).toEqual([[0, MAX_READ], [MAX_READ, MAX_READ], [2 * MAX_READ, 64 * MiB - 2 * MAX_READ]]);
+    const four = Array.from({ length: 16 }, (_, i) => blob(String(i), i * 4 * MiB, 4 * MiB)); // 64 MiB
+    expect(MAX_READ % (4 * MiB)).toBe(0);
+    const full = Math.floor((64 * MiB) / MAX_READ);
+    const expected = Array.from({ length: full }, (_, k) => [k * MAX_READ, MAX_READ]);
+    if (full * MAX_READ < 64 * MiB) expected.push([full * MAX_READ, 64 * MiB - full * MAX_READ]);
+    expect(spans(mergeRanges('p', four)).map(([o, l]) => [o, l])).toEqual(expected);
     const huge = mergeRanges('p', [blob('a', 0, KiB), blob('b', KiB, 40 * MiB), blob('c', 40 * MiB + KiB, KiB)]);
     expect(spans(huge)).toEqual([[0, KiB, 'a'], [KiB, 40 * MiB, 'b'], [40 * MiB + KiB, KiB, 'c']]);
   });
@@ -54,14 +57,15 @@ describe('planPackReads', () => {
 
 describe('ReadBuffers', () => {
   it('makes every kept buffer the size of the largest planned read, and never keeps a larger one', () => {
-    const buffers = new ReadBuffers(17 * MiB);
+    const largest = MAX_READ - MiB;
+    const buffers = new ReadBuffers(largest);
     const a = buffers.take(3 * MiB);
-    expect(a.length).toBe(17 * MiB);
+    expect(a.length).toBe(largest);
     expect(a.buffer).toBeInstanceOf(SharedArrayBuffer);
     buffers.give(a);
-    expect(buffers.take(17 * MiB)).toBe(a); // reused, not replaced
-    const huge = buffers.take(20 * MiB);
-    expect(huge.length).toBe(20 * MiB);
+    expect(buffers.take(largest)).toBe(a); // reused, not replaced
+    const huge = buffers.take(MAX_READ + 3 * MiB);
+    expect(huge.length).toBe(MAX_READ + 3 * MiB);
     buffers.give(huge);
     expect(buffers.take(1)).not.toBe(huge);
     expect(new ReadBuffers(64 * MiB).take(1).length).toBe(MAX_READ); // capped
