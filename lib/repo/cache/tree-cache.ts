@@ -11,15 +11,16 @@
 // entry is deleted and the caller falls back to the bucket. The cache is an optimisation only: every failure to read or write it is swallowed,
 // a backup or restore never fails because of it, and deleting the directory at any time is safe.
 // Reads are synchronous: a tree is a few KiB in the page cache, where open, read and close take a few
-// microseconds, while each promise-based call cost the walking thread ~50 us. Writes go to a worker thread
-// (cache-write-worker.mjs), where creating files does not hold up the walk.
+// microseconds, while each promise-based call cost the walking thread ~50 us. Writes (a few per backup:
+// one per tree pack) go through libuv's threads, so creating a file does not hold up the walk.
+import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { MasterKey } from '../crypto/master-key';
 import { isObjectId } from '../layout';
 import { openBlobFromPack, sealBlob } from '../pack/blob';
-import { WorkerPool, type Reply } from '../../worker-pool';
 
 const CACHEDIR_TAG = 'Signature: 8a477f597d28d172789f06886806bc55\n# This directory holds the Lifeboat cache; backup tools that honour CACHEDIR.TAG skip it.\n';
 
@@ -38,7 +39,6 @@ export class TreeCache {
   private readonly trees: string;
   private readonly packs: string;
   private ready: boolean | undefined;
-  private writer: WorkerPool | undefined;
 
   constructor(
     private readonly root: string,
@@ -75,11 +75,11 @@ export class TreeCache {
   }
 
   /**
-   * Stores a tree pack whole (`bytes` as stored in the bucket; copied, so the caller may reuse them).
-   * Resolves when written (or given up: never rejects).
+   * Stores a tree pack whole (`bytes` as stored in the bucket; copied, so the caller may reuse them once
+   * this returns). Resolves when written (or given up: never rejects).
    */
   putPack(packId: string, bytes: Buffer): Promise<void> {
-    return this.write(this.packs, this.packPath(packId), bytes);
+    return this.write(this.packs, this.packPath(packId), Buffer.from(bytes));
   }
 
   private fromPack(id: string, loc: { packId: string; offset: number; length: number; rawLength: number }): Buffer | undefined {
@@ -118,15 +118,18 @@ export class TreeCache {
     }
   }
 
-  /** Writes `bytes` to `path` (in `dir`) on the writer thread: a temp name, then a rename. */
-  private write(dir: string, path: string, bytes: Buffer): Promise<void> {
-    if (!this.prepare()) return Promise.resolve();
-    const own = new Uint8Array(bytes).buffer; // a copy the writer thread can take
-    this.writer ??= new WorkerPool({ workers: 1, workerUrl: new URL('./cache-write-worker.mjs', import.meta.url), name: 'tree cache writer' });
-    return this.writer.run<Reply>({ dir, path, bytes: own, length: bytes.length }, [own], 0).then(
-      () => {},
-      () => {},
-    );
+  /** Writes `bytes` to `path` (in `dir`, created if missing): a temp name, then a rename, so readers never see half a file. */
+  private async write(dir: string, path: string, bytes: Buffer): Promise<void> {
+    if (!this.prepare()) return;
+    const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
+    try {
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      await writeFile(tmp, bytes, { mode: 0o600 });
+      await rename(tmp, path);
+    } catch {
+      // a full disk or a read-only home only costs the next run some GETs
+      await rm(tmp, { force: true }).catch(() => {});
+    }
   }
 
   private singlePath(id: string): string {
