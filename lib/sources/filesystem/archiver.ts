@@ -221,13 +221,17 @@ class Archiver {
 
   /** Names (sorted, excluded ones dropped) and the first window's stats; a directory that cannot be read is reported and empty. */
   private async list(dir: string): Promise<Listing> {
-    let listed: { names: string[]; stats: EntryStat[] };
+    let listed: { names: string[]; stats: EntryStat[]; invalid: string[] };
     try {
       listed = await this.lister.list(dir, STAT_WINDOW);
     } catch (err) {
       this.opts.signal?.throwIfAborted();
       this.error(dir, err);
       return { names: [], stats: [] };
+    }
+    for (const name of listed.invalid) {
+      const path = childPath(dir, name);
+      if (!this.excluded(path)) this.error(path, new Error('the name is not valid UTF-8 (bad bytes shown as \\xNN): a tree cannot hold it, so it is not backed up'));
     }
     const statted = new Map<string, EntryStat>();
     for (const [i, stat] of listed.stats.entries()) statted.set(listed.names[i]!, stat);

@@ -5,8 +5,10 @@
 // Protocol, one reply per message:
 //   in:  { seq, list: dir, statFirst }  names of `dir` sorted by UTF-8 bytes, and the FileStat of the first
 //        `statFirst` of them
-//   out: { seq, names, stats }  or { seq, names: [], stats: [], error: { message, code } } when the
-//        directory cannot be read
+//   out: { seq, names, stats, invalid }  or { seq, names: [], stats: [], invalid: [], error: { message,
+//        code } } when the directory cannot be read. `invalid`: names that are not valid UTF-8 (Linux
+//        allows any bytes; a tree holds Unicode strings, format §9.2), left out of `names` and shown with
+//        their bad bytes as \xNN.
 //   in:  { seq, stat: dir, names }  FileStat of each name in `dir`
 //   out: { seq, stats }
 // Each stat is a FileStat (lib/repo/tree/file-stat.mjs) or { error: { message, code } } for an entry that
@@ -38,23 +40,55 @@ function statAll(dir, names) {
   });
 }
 
-/** UTF-8 byte order (what trees use), with each name encoded once. */
-function sortByBytes(/** @type {string[]} */ names) {
-  const keyed = names.map((name) => ({ name, key: Buffer.from(name, 'utf8') }));
-  keyed.sort((a, b) => Buffer.compare(a.key, b.key));
-  return keyed.map((k) => k.name);
+/**
+ * The names of `dir` as raw bytes: the valid UTF-8 ones in byte order (what trees use), and the others
+ * shown with their bad bytes escaped. Node would decode those with U+FFFD, a name that does not exist.
+ * @param {string} dir
+ */
+function readNames(dir) {
+  const valid = [];
+  const invalid = [];
+  for (const raw of readdirSync(dir, { encoding: 'buffer' })) {
+    const name = raw.toString('utf8');
+    if (Buffer.byteLength(name) === raw.length && Buffer.from(name).equals(raw)) valid.push({ name, raw });
+    else invalid.push(shown(raw));
+  }
+  valid.sort((a, b) => Buffer.compare(a.raw, b.raw));
+  return { names: valid.map((v) => v.name), invalid };
+}
+
+/** `raw` with every byte that is not part of valid UTF-8 written as \xNN. */
+function shown(/** @type {Buffer} */ raw) {
+  let out = '';
+  for (let i = 0; i < raw.length; ) {
+    let ok = 0;
+    for (let n = 1; n <= 4 && i + n <= raw.length && !ok; n++) {
+      const part = raw.subarray(i, i + n);
+      const text = part.toString('utf8');
+      if (Buffer.from(text).equals(part)) ok = n;
+    }
+    if (ok) {
+      out += raw.subarray(i, i + ok).toString('utf8');
+      i += ok;
+    } else {
+      out += `\\x${raw[i].toString(16).padStart(2, '0')}`;
+      i++;
+    }
+  }
+  return out;
 }
 
 port.on('message', (/** @type {{ seq: number, list?: string, statFirst?: number, stat?: string, names?: string[] }} */ m) => {
   if (m.list !== undefined) {
-    let names;
+    let listing;
     try {
-      names = sortByBytes(readdirSync(m.list));
+      listing = readNames(m.list);
     } catch (err) {
-      port.postMessage({ seq: m.seq, names: [], stats: [], error: describe(err) });
+      port.postMessage({ seq: m.seq, names: [], stats: [], invalid: [], error: describe(err) });
       return;
     }
-    port.postMessage({ seq: m.seq, names, stats: statAll(m.list, names.slice(0, m.statFirst ?? 0)) });
+    const { names, invalid } = listing;
+    port.postMessage({ seq: m.seq, names, invalid, stats: statAll(m.list, names.slice(0, m.statFirst ?? 0)) });
   } else {
     port.postMessage({ seq: m.seq, stats: statAll(m.stat ?? '/', m.names ?? []) });
   }

@@ -10,7 +10,7 @@ import type { FileStat } from '../../repo/tree';
 export type EntryStat = FileStat | Error;
 
 type WireStat = FileStat | { error: { message: string; code?: string } };
-type ListReply = Reply & { names: string[]; stats: WireStat[]; error?: { message: string; code?: string } };
+type ListReply = Reply & { names: string[]; stats: WireStat[]; invalid: string[]; error?: { message: string; code?: string } };
 type StatReply = Reply & { stats: WireStat[] };
 
 export class DirListerError extends Error {
@@ -23,13 +23,14 @@ export class DirLister {
   private readonly pool = new WorkerPool({ workers: 1, workerUrl: new URL('./dir-list-worker.mjs', import.meta.url), name: 'directory lister', errorClass: DirListerError });
 
   /**
-   * `dir`'s names in UTF-8 byte order and the stats of the first `statFirst` of them. Rejects with node's
+   * `dir`'s names in UTF-8 byte order and the stats of the first `statFirst` of them, and apart, the names
+   * that are not valid UTF-8 (their bad bytes shown as \xNN; a tree cannot hold them). Rejects with node's
    * error (code and message) when the directory cannot be read.
    */
-  async list(dir: string, statFirst: number): Promise<{ names: string[]; stats: EntryStat[] }> {
+  async list(dir: string, statFirst: number): Promise<{ names: string[]; stats: EntryStat[]; invalid: string[] }> {
     const r = await this.pool.run<ListReply>({ list: dir, statFirst }, [], 1);
     if (r.error) throw systemError(r.error);
-    return { names: r.names, stats: r.stats.map(fromWire) };
+    return { names: r.names, stats: r.stats.map(fromWire), invalid: r.invalid };
   }
 
   /** The stat of each of `names` in `dir`. */
