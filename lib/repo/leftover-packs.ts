@@ -25,6 +25,7 @@ export type LeftoverResult = { packs: number; blobs: number; bytes: number; skip
 export async function indexLeftoverPacks(repo: Repository, signal?: AbortSignal, lock?: Lock | Promise<Lock>): Promise<LeftoverResult> {
   const result: LeftoverResult = { packs: 0, blobs: 0, bytes: 0, skipped: [] };
   const taking = lock ?? repo.lock('backup', { signal });
+  Promise.resolve(taking).catch(() => {}); // awaited after the listing; a refusal meanwhile is not "unhandled"
   // The index as loaded when the repository was opened: a pack another backup indexed since then is
   // listed once more, which the format allows (the same pack in several index files).
   const indexed = new Set<string>();

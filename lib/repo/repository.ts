@@ -140,11 +140,10 @@ export class Repository {
           return this.treeCache!.hasPack(packId);
         } catch {
           return false;
-        } finally {
-          this.fetching.delete(packId);
         }
       })();
       this.fetching.set(packId, fetching);
+      void fetching.then(() => this.fetching.delete(packId)); // later loads read the cache
     }
     return fetching;
   }
