@@ -40,6 +40,7 @@ export function registerBackup(program: Command, globals: () => GlobalOptions) {
         // housekeeping's listings run while it is being taken.
         const locking = repo.lock('backup', { signal: interrupt.signal });
         const tidying = tidyUpBeforeBackup(repo, opts, interrupt.signal, locking);
+        tidying.catch(() => {}); // awaited below unless the lock is refused, which is then the error to report
         lock = await locking;
         const housekeeping = await tidying;
         const { snapshotId, snapshot } = await backupFilesystem(repo, {
