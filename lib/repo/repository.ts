@@ -50,7 +50,7 @@ export class Repository {
     readonly content: ContentStore,
     private readonly treeCache: TreeCache | undefined,
     /** Tree cache writes not finished yet (they never reject); flush() waits for them. */
-    private readonly cacheWrites: Set<Promise<void>>,
+    private readonly cacheWrites: Set<Promise<unknown>>,
   ) {
     this.gear = deriveGearTable(key.idKey);
   }
@@ -69,7 +69,7 @@ export class Repository {
   private static async fromOpened(store: BlobStore, o: Awaited<ReturnType<typeof openRepository>>, opts: OpenOptions = {}): Promise<Repository> {
     const cached = opts.cacheRoot ? withObjectCache(store, join(opts.cacheRoot, o.id)) : store;
     const treeCache = opts.cacheRoot ? new TreeCache(opts.cacheRoot, o.id, o.masterKey, o.config.compression.level) : undefined;
-    const cacheWrites = new Set<Promise<void>>();
+    const cacheWrites = new Set<Promise<unknown>>();
     // Each tree pack goes into the cache whole once stored: one file instead of one per tree.
     const onPackStored = treeCache && ((pack: { id: string; bytes: Buffer; entries: readonly { type: string }[] }) => {
       if (pack.entries.length > 0 && pack.entries.every((e) => e.type === 'tree')) track(cacheWrites, treeCache.putPack(pack.id, pack.bytes));
@@ -136,8 +136,7 @@ export class Repository {
         try {
           const bytes = await getBuffer(this.store, objectKey('data', packId), { signal });
           if (createHash('sha256').update(bytes).digest('hex') !== packId) return false;
-          await this.treeCache!.putPack(packId, bytes);
-          return this.treeCache!.hasPack(packId);
+          return await this.treeCache!.putPack(packId, bytes);
         } catch {
           return false;
         }
@@ -196,7 +195,7 @@ export class Repository {
 }
 
 /** Adds `write` to `writes` until it settles. */
-function track(writes: Set<Promise<void>>, write: Promise<void>): void {
+function track(writes: Set<Promise<unknown>>, write: Promise<unknown>): void {
   writes.add(write);
   void write.finally(() => writes.delete(write));
 }

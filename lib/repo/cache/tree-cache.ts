@@ -8,8 +8,9 @@
 // like a blob in a pack). Either way the cache leaks nothing the bucket does not. Whole packs keep the
 // file count down: creating a file took 0.2-0.3 ms on ext4 here (more after many deletions), and a
 // re-backup wrote one per new tree. Every read is verified (decrypt + HMAC against the id); a damaged
-// entry is deleted and the caller falls back to the bucket. The cache is an optimisation only: every failure to read or write it is swallowed,
-// a backup or restore never fails because of it, and deleting the directory at any time is safe.
+// entry is deleted and the caller falls back to the bucket. The cache is an optimisation only: every
+// failure to read or write it is swallowed, a backup or restore never fails because of it, and deleting
+// the directory at any time is safe.
 // Reads are synchronous: a tree is a few KiB in the page cache, where open, read and close take a few
 // microseconds, while each promise-based call cost the walking thread ~50 us. Writes (a few per backup:
 // one per tree pack) go through libuv's threads, so creating a file does not hold up the walk.
@@ -59,26 +60,16 @@ export class TreeCache {
     return this.fromPack(id, loc) ?? this.single(id, loc.rawLength);
   }
 
-  /** True when pack `packId` is cached whole. */
-  hasPack(packId: string): boolean {
-    try {
-      closeSync(openSync(this.packPath(packId), 'r'));
-      return true;
-    } catch {
-      return false;
-    }
-  }
-
-  /** Stores tree `id` given its plaintext (sealed here); resolves when written (or given up: never rejects). */
-  put(id: string, plaintext: Buffer): Promise<void> {
+  /** Stores tree `id` given its plaintext (sealed here); resolves true once written, false when it could not be (never rejects). */
+  put(id: string, plaintext: Buffer): Promise<boolean> {
     return this.write(join(this.trees, id.slice(0, 2)), this.singlePath(id), sealBlob(this.key, plaintext, this.compressionLevel, Buffer.from(id, 'hex')).sealed);
   }
 
   /**
    * Stores a tree pack whole (`bytes` as stored in the bucket; copied, so the caller may reuse them once
-   * this returns). Resolves when written (or given up: never rejects).
+   * this returns). Resolves true once written, false when it could not be (never rejects).
    */
-  putPack(packId: string, bytes: Buffer): Promise<void> {
+  putPack(packId: string, bytes: Buffer): Promise<boolean> {
     return this.write(this.packs, this.packPath(packId), Buffer.from(bytes));
   }
 
@@ -119,16 +110,18 @@ export class TreeCache {
   }
 
   /** Writes `bytes` to `path` (in `dir`, created if missing): a temp name, then a rename, so readers never see half a file. */
-  private async write(dir: string, path: string, bytes: Buffer): Promise<void> {
-    if (!this.prepare()) return;
+  private async write(dir: string, path: string, bytes: Buffer): Promise<boolean> {
+    if (!this.prepare()) return false;
     const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
     try {
       await mkdir(dir, { recursive: true, mode: 0o700 });
       await writeFile(tmp, bytes, { mode: 0o600 });
       await rename(tmp, path);
+      return true;
     } catch {
       // a full disk or a read-only home only costs the next run some GETs
       await rm(tmp, { force: true }).catch(() => {});
+      return false;
     }
   }
 
@@ -145,7 +138,7 @@ export class TreeCache {
   private prepare(): boolean {
     if (this.ready === undefined) {
       try {
-        mkdirSync(join(this.root), { recursive: true, mode: 0o700 });
+        mkdirSync(this.root, { recursive: true, mode: 0o700 });
         try {
           writeFileSync(join(this.root, 'CACHEDIR.TAG'), CACHEDIR_TAG, { flag: 'wx' });
         } catch {

@@ -1,8 +1,8 @@
 // Tree nodes from file system metadata, and the "unchanged since the parent snapshot" test of incremental backups.
-// nodeFromStat takes the FileStat (file-stat.mjs) of an `fs.lstat(path, { bigint: true })` result (never stat:
-// a symlink is stored as a symlink), so nanosecond times, inodes and device numbers are exact. It throws UnsupportedFileTypeError for sockets
-// (sources skip them and say so) and TreeFormatError when the field a type needs is missing or the name is
-// unsafe. Take the stat BEFORE reading a file's content: if the file changes while it is read, the next
+// nodeFromStat takes the FileStat (file-stat.mjs) of an `fs.lstat(path, { bigint: true })` result (never
+// stat: a symlink is stored as a symlink), so nanosecond times, inodes and device numbers are exact. It
+// throws UnsupportedFileTypeError for sockets (sources skip them and say so) and TreeFormatError when the
+// field a type needs is missing or the name is unsafe. Take the stat BEFORE reading a file's content: if the file changes while it is read, the next
 // backup then sees a newer ctime and reads it again. Pure; the id-name lookup is passed in (see id-names.ts).
 import { TreeFormatError } from './encode';
 import type { FileStat } from './file-stat.mjs';
@@ -91,7 +91,7 @@ export function sameNode(prev: TreeNode | undefined, stat: FileStat, names?: IdN
     prev!.links === stat.nlink &&
     prev!.user === names?.user(stat.uid) &&
     prev!.group === names?.group(stat.gid) &&
-    (prev!.type !== 'chardev' && prev!.type !== 'blockdev' ? true : prev!.rdev === stat.rdev)
+    (prev!.type === 'chardev' || prev!.type === 'blockdev' ? prev!.rdev === stat.rdev : true)
   );
 }
 

@@ -175,7 +175,7 @@ class Archiver {
         const prev = parent.get(name);
         const prevTree = prev?.type === 'dir' ? prev.subtree : null;
         const subtree = await this.saveVirtual(path, under, prevTree);
-        nodes.push(subtree === prevTree && this.sameNode(prev, stat) ? prev! : this.node(name, stat, { subtree }));
+        nodes.push(this.nodeOrPrev(name, stat, prev, subtree === prevTree, { subtree }));
       }
     }
     return this.treeOf(nodes, parentTree, parent);
@@ -280,14 +280,13 @@ class Archiver {
       const { id: subtree, empty } = await this.saveDirNodes(path, parentTree, await this.parents.nodes(parentTree), rootDev);
       // With includes, a directory holding nothing included is left out unless it matches itself.
       if (empty && this.included && !this.included(path) && !this.included(path + '/')) return null;
-      return subtree === parentTree && this.sameNode(prev, stat) ? prev! : this.node(name, stat, { subtree });
+      return this.nodeOrPrev(name, stat, prev, subtree === parentTree, { subtree });
     }
     if (stat.kind === 'file') {
       const content = await this.saveFile(path, stat, prev);
-      if (!content) return null;
-      return prev?.type === 'file' && content === prev.content && this.sameNode(prev, stat) ? prev : this.node(name, stat, { content });
+      return content && this.nodeOrPrev(name, stat, prev, prev?.type === 'file' && content === prev.content, { content });
     }
-    if (this.sameNode(prev, stat)) return prev; // an unchanged link keeps its target: links are replaced, not rewritten
+    if (this.sameNode(prev, stat)) return prev; // an unchanged link keeps its target (links are replaced, not rewritten), fifos and devices
     if (stat.kind === 'symlink') {
       try {
         return this.node(name, stat, { linkTarget: await readlink(path) });
@@ -347,7 +346,7 @@ class Archiver {
   /** Unchanged since the parent snapshot (and all its blobs still indexed): not re-read unless `full`. */
   private unchanged(stat: FileStat, prev: TreeNode | undefined): prev is TreeNode & { type: 'file' } {
     if (this.opts.full || !prev || prev.type !== 'file' || !sameFile(prev, stat)) return false;
-    return (prev.content ?? []).every((id) => this.repo.hasBlob(id));
+    return prev.content.every((id) => this.repo.hasBlob(id));
   }
 
   /**
@@ -393,6 +392,11 @@ class Archiver {
   /** `prev` is what node() would build from `stat` (and prev's content, subtree or target): reused as it is. */
   private sameNode(prev: TreeNode | undefined, stat: FileStat): prev is TreeNode {
     return !this.opts.full && sameNode(prev, stat, this.names);
+  }
+
+  /** The parent's node when its content or subtree is `kept` and the rest matches too, else a new one. */
+  private nodeOrPrev(name: string, stat: FileStat, prev: TreeNode | undefined, kept: boolean, extra: NodeExtra): TreeNode {
+    return kept && this.sameNode(prev, stat) ? prev : this.node(name, stat, extra);
   }
 
   private node(name: string, stat: FileStat, extra: NodeExtra): TreeNode {
