@@ -4,7 +4,9 @@
 // Scheduling: workers start on the first job, at most `workers` of them; each job goes to the worker with
 // the least outstanding weight (bytes, usually), a new worker is started while every running one is busy.
 // A worker keeps the process alive only while it has jobs; all workers are terminated after `idleMs`
-// without jobs and restarted on demand.
+// without jobs and restarted on demand, unless the pool is held: a caller whose workers keep state between
+// jobs (the chunk worker's unfinished chunk) holds it for as long as that state matters, since a stream can
+// pause far longer than idleMs (pg_basebackup waits for WAL archiving before its last bytes).
 // Errors: a reply resolves its job whatever it says (the caller reads its error field and recycles its
 // buffers). A worker that crashes (uncaught error, unexpected exit, unreadable message) breaks the pool:
 // every outstanding and later job rejects with the pool's error class naming what happened. close(reason)
@@ -54,6 +56,7 @@ export class WorkerPool {
   private jobCount = 0;
   private idleTimer: NodeJS.Timeout | undefined;
   private broken: { error: unknown } | undefined;
+  private holds = 0;
 
   constructor(private readonly opts: WorkerPoolOptions) {
     if (!Number.isSafeInteger(opts.workers) || opts.workers < 1) throw new RangeError(`${opts.name}s: the pool size must be a positive integer, got ${opts.workers}`);
@@ -101,8 +104,21 @@ export class WorkerPool {
   start(): void {
     if (this.broken || this.slots.length > 0) return;
     this.spawn();
-    this.idleTimer ??= setTimeout(() => void this.stopAll(undefined), this.idleMs);
-    this.idleTimer.unref();
+    this.armIdleTimer();
+  }
+
+  /** Keeps the workers (and what they hold) from being idle-stopped until the returned release is called. */
+  hold(): () => void {
+    this.holds++;
+    clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.holds--;
+      if (this.jobCount === 0 && this.slots.length > 0) this.armIdleTimer();
+    };
   }
 
   /** Terminates the workers; everything outstanding and every later job rejects with `reason`. */
@@ -141,10 +157,16 @@ export class WorkerPool {
     this.jobCount--;
     if (slot.jobs.size === 0) slot.worker.unref();
     job.resolve(m);
-    if (this.jobCount === 0 && !this.broken) {
-      this.idleTimer = setTimeout(() => void this.stopAll(undefined), this.idleMs);
-      this.idleTimer.unref();
-    }
+    if (this.jobCount === 0) this.armIdleTimer();
+  }
+
+  private armIdleTimer(): void {
+    if (this.broken || this.holds > 0 || this.idleTimer) return;
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = undefined;
+      if (this.jobCount === 0 && this.holds === 0) void this.stopAll(undefined);
+    }, this.idleMs);
+    this.idleTimer.unref();
   }
 
   /** A worker crashed: the pool is broken. */

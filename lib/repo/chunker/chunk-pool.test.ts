@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
+import { WorkerPool } from '../../worker-pool';
 import { ChunkPool, iterableReader, type HashedChunk } from './chunk-pool';
+import { masksFor } from './params';
 import { chunkBuffer, deriveGearTable, DEFAULT_CHUNKER_PARAMS } from './index';
 import { keystream, sourceLikeText, split } from './testing';
 
@@ -102,5 +104,43 @@ describe('ChunkPool (chunking and content ids on worker threads)', () => {
     // The pool still works after all that.
     const small = keystream(3 * MiB, 5);
     expect((await collect(pool.chunks(iterableReader([small])))).map(({ length, id }) => ({ length, id }))).toEqual(expected(small));
+  });
+
+  it('keeps a stream whole when its source pauses longer than the pool idles (pg_basebackup waiting for WAL archiving)', async () => {
+    // The pool above idle-stops its workers after 200 ms without jobs; the worker holds the unfinished
+    // chunk, so stopping it mid-stream used to drop those bytes silently.
+    const paused = (async function* () {
+      const pieces = split(data, [MiB]);
+      for (const [i, piece] of pieces.entries()) {
+        if (i === 3 || i === pieces.length - 1) await new Promise((r) => setTimeout(r, 700));
+        yield piece;
+      }
+    })();
+    const got = await collect(pool.chunks(iterableReader(paused)));
+    expect(Buffer.concat(got.map((c) => c.data)).equals(data)).toBe(true);
+    expect(got.map(({ length, id }) => ({ length, id }))).toEqual(expected(data));
+  });
+
+  it('the worker refuses a later message of a stream it holds no state for, instead of starting it afresh; a held pool keeps its workers', async () => {
+    const params = DEFAULT_CHUNKER_PARAMS;
+    const { maskS, maskL } = masksFor(params.avgSize);
+    const raw = new WorkerPool({ workers: 1, workerUrl: new URL('./chunk-worker.mjs', import.meta.url), workerData: { gear: Int32Array.from(gear), params: { ...params }, maskS, maskL, idKey: new Uint8Array(idKey) }, name: 'chunk worker', idleMs: 50 });
+    try {
+      const piece = new ArrayBuffer(1024);
+      const reply = await raw.run<{ seq: number; error?: { message: string }; free: ArrayBuffer[] }>({ stream: 1, piece, length: 1024 }, [piece], 1024);
+      expect(reply.error?.message).toMatch(/stream 1 is unknown to this chunk worker.*unfinished chunk is gone/);
+      expect(reply.free).toHaveLength(1); // the piece comes back for reuse
+      const ok = await raw.run<{ seq: number; error?: unknown; chunks: ArrayBuffer[] }>({ stream: 2, first: true, end: true }, [], 0);
+      expect(ok.error).toBeUndefined();
+      // A held pool is not idle-stopped; released, it is.
+      const release = raw.hold();
+      await new Promise((r) => setTimeout(r, 250));
+      expect(raw.running).toBe(1);
+      release();
+      await new Promise((r) => setTimeout(r, 250));
+      expect(raw.running).toBe(0);
+    } finally {
+      await raw.close();
+    }
   });
 });

@@ -87,14 +87,25 @@ export class ChunkPool {
     slot.streams++;
     const { pool } = slot;
     const stream = this.nextStream++;
+    // The worker keeps the stream's unfinished chunk: it must not be idle-stopped while the source pauses.
+    const release = pool.hold();
     const cuts: Promise<CutReply>[] = [];
     let ended = false;
     let done = false;
+    // The worker refuses a stream's later message when it holds no state for it (it was restarted).
+    let first = true;
+    const send = (message: Record<string, unknown>, transfer: ArrayBuffer[], weight: number) => {
+      cuts.push(pool.run<CutReply>(first ? { ...message, stream, first } : { ...message, stream }, transfer, weight));
+      first = false;
+    };
+    /** Bytes read from a piece source and bytes that came back in chunks: equal at the end, or bytes were lost. */
+    let fed = 0;
+    let returned = 0;
     try {
       for (;;) {
         while (!ended && cuts.length < AHEAD) {
           if ('path' in source) {
-            cuts.push(pool.run<CutReply>({ stream, path: source.path, read: PIECE }, [], PIECE));
+            send({ path: source.path, read: PIECE }, [], PIECE);
             continue;
           }
           const piece = this.take();
@@ -108,9 +119,10 @@ export class ChunkPool {
           if (n === 0) {
             this.give(piece);
             ended = true;
-            cuts.push(pool.run<CutReply>({ stream, end: true }, [], 0));
+            send({ end: true }, [], 0);
           } else {
-            cuts.push(pool.run<CutReply>({ stream, piece, length: n }, [piece], n));
+            fed += n;
+            send({ piece, length: n }, [piece], n);
           }
         }
         const next = cuts.shift();
@@ -121,15 +133,18 @@ export class ChunkPool {
         if (reply.eof && !ended) {
           // The file's end: reads sent after it reply empty; then the worker forgets the stream.
           ended = true;
-          cuts.push(pool.run<CutReply>({ stream, end: true }, [], 0));
+          send({ end: true }, [], 0);
         }
         for (const [i, chunk] of reply.chunks.entries()) {
+          returned += chunk.byteLength;
           yield { data: Buffer.from(chunk), rawId: Buffer.from(reply.ids.buffer, reply.ids.byteOffset + 32 * i, 32) };
         }
         signal?.throwIfAborted();
       }
+      if (!('path' in source) && returned !== fed) throw new ChunkWorkerError(`chunking lost bytes: the stream gave ${fed} bytes and its chunks hold ${returned}`);
       done = true;
     } finally {
+      release();
       slot.streams--;
       if (!done) {
         await this.drop(pool, stream, cuts);

@@ -12,6 +12,9 @@
 //                                                     file is closed, and later reads reply eof, empty
 //        { seq, stream, end: true }                   the stream ended: cut its last chunk, forget it
 //        { seq, stream, drop: true }                  the reader gave up: forget the stream
+//        A stream's first message also carries first: true. A later message for a stream this worker
+//        holds no state for (a restarted worker) is an error, never a fresh start: that would drop the
+//        unfinished chunk's bytes.
 //   out: { seq, chunks: ArrayBuffer[], ids: Uint8Array, free: ArrayBuffer[], eof }
 //        the chunks the message completed (each buffer exactly one chunk), their raw content ids (32 bytes
 //        each, in order, in one small array), and the piece back (its bytes were copied into the cutter)
@@ -77,13 +80,18 @@ function readSmallFile(m) {
   }
 }
 
-/** @param {{ seq: number, stream: number, piece?: ArrayBuffer, length?: number, path?: string, read?: number, end?: boolean, drop?: boolean }} m */
+/** @param {{ seq: number, stream: number, first?: boolean, piece?: ArrayBuffer, length?: number, path?: string, read?: number, end?: boolean, drop?: boolean }} m */
 function cut(m) {
   const { seq, stream } = m;
   /** @type {ArrayBuffer[]} */
   const free = [];
   let s = streams.get(stream);
   try {
+    if (!s && m.drop) return port.postMessage({ seq, chunks: [], ids: new Uint8Array(0), free, eof: false });
+    if (!s && !m.first) {
+      if (m.piece) free.push(m.piece);
+      throw new Error(`stream ${stream} is unknown to this chunk worker (was it restarted?): its unfinished chunk is gone`);
+    }
     if (!s) streams.set(stream, (s = { cutter: idle.pop() ?? new WasmChunkCutter(gear, params, maskS, maskL, alloc), fd: undefined, eof: false, failed: false }));
     /** @type {Buffer[]} */
     let chunks = [];
