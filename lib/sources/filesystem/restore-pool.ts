@@ -102,24 +102,32 @@ export class RestorePool {
   }
 
   /**
-   * Opens the blobs of a pack read held in `bytes` (shared memory) into one new buffer, back to back in
-   * order; each result is its plaintext (a view of that buffer, never reused) or why it did not open.
+   * Opens the blobs of a pack read held in `bytes` (shared memory) into one buffer, back to back in order:
+   * `into` when given (at least their raw length; reusing one spares the page faults of fresh memory,
+   * ~10 us a page on these machines), else a new one. `out` is that buffer, handed back; each result is
+   * its plaintext (a view of `out`) or why it did not open.
    */
-  async open(bytes: Buffer, pack: string, blobs: { id: string; start: number; length: number; rawLength: number }[]): Promise<({ data: Buffer; error?: undefined; integrity?: undefined } | { data?: undefined; error: string; integrity?: boolean })[]> {
+  async open(
+    bytes: Buffer,
+    pack: string,
+    blobs: { id: string; start: number; length: number; rawLength: number }[],
+    into?: ArrayBuffer,
+  ): Promise<{ out: ArrayBuffer; results: ({ data: Buffer; error?: undefined; integrity?: undefined } | { data?: undefined; error: string; integrity?: boolean })[] }> {
     const buf = sharedBuffer(bytes, 'open');
     const rawTotal = blobs.reduce((n, b) => n + b.rawLength, 0);
-    const out = new ArrayBuffer(rawTotal);
+    const out = into && into.byteLength >= rawTotal ? into : new ArrayBuffer(rawTotal);
     type OpenReply = FatalReply & { out?: ArrayBuffer; blobs?: { error?: string; integrity?: boolean; length: number }[] };
     const reply = await this.pool.run<OpenReply>({ op: 'open', buf, pack, blobs: inBuffer(bytes, blobs), out }, [out], rawTotal);
     if (reply.fatal || !reply.blobs || !reply.out) throw workerError(RestoreWorkerError, 'restore worker', reply.fatal);
     let at = 0;
     const opened = Buffer.from(reply.out);
-    return reply.blobs.map((b) => {
+    const results = reply.blobs.map((b) => {
       if (b.error !== undefined) return { error: b.error, integrity: b.integrity };
       const data = opened.subarray(at, at + b.length);
       at += b.length;
       return { data };
     });
+    return { out: reply.out, results };
   }
 
   close(): Promise<void> {

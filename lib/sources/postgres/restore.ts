@@ -220,13 +220,13 @@ async function pgRestore(repo: BlobReader, node: FileNode, conn: PgConnection, d
   if (opts.noOwner) args.push('--no-owner');
   if (opts.noPrivileges) args.push('--no-privileges');
   const what = `database ${source} into ${describeConnection(conn, db)}`;
-  const blobs = () => readContent(repo, node.content, signal);
+  const blobs = () => readContent(repo, node.content, signal, { reuse: true });
   let bytes: number;
   if (jobs <= 1) {
     const tool = runTool('pg_restore', args, { binDir: opts.binDir, env: childEnv(conn), what, signal });
     tool.stdout.resume();
     try {
-      bytes = await writeAll(blobs(), tool.stdin, tool.done, progress.add);
+      bytes = await writeAll(blobs(), tool.stdin, tool.done, progress.add, { reused: true });
       await tool.done;
     } catch (err) {
       tool.kill();
@@ -239,7 +239,7 @@ async function pgRestore(repo: BlobReader, node: FileNode, conn: PgConnection, d
       const ws = createWriteStream(file, { mode: 0o600, flags: 'wx' });
       const failed = new Promise<void>((_, reject) => ws.once('error', reject));
       failed.catch(() => {});
-      bytes = await writeAll(blobs(), ws, failed, (n) => progress.add(n / 2));
+      bytes = await writeAll(blobs(), ws, failed, (n) => progress.add(n / 2), { reused: true });
       const tool = runTool('pg_restore', [...args, `--jobs=${jobs}`, file], { binDir: opts.binDir, env: childEnv(conn), what, signal });
       tool.stdout.resume();
       const tick = setInterval(() => progress.report(0, true), 1000);

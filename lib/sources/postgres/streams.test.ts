@@ -5,11 +5,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Readable, Writable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { LocalBlobStore } from '../../blob';
 import { Repository } from '../../repo/repository';
-import { readContent, storeStream } from './streams';
+import { RestorePool } from '../filesystem/restore-pool';
+import { readContent, storeStream, writeAll } from './streams';
 
 let dir: string;
 let repo: Repository;
@@ -66,5 +67,47 @@ describe('readContent', () => {
     };
     expect((await collect(readContent(flaky, ids))).equals(data)).toBe(true);
     expect(fallbacks).toBeGreaterThan(0);
+  });
+
+  it('with reuse, recycles the memory blobs are opened into, and writeAll waits for each write before asking for more', async () => {
+    // Data that does not repeat (a recycled buffer refilled with the same bytes would hide a mistake).
+    const unique = randomBytes(40 * 1024 * 1024);
+    const uniqueIds = (await storeStream(repo, Readable.from([unique]), undefined, () => {})).content;
+    await repo.flush();
+    // A sink like a pipe to a child: it takes its time over each write and has copied the bytes when it
+    // calls back. It accepts writes far ahead (a large highWaterMark), so a buffer recycled before its
+    // write finished would show up as wrong bytes in what arrives.
+    const arrived: Buffer[] = [];
+    const sink = new Writable({
+      highWaterMark: 64 * 1024 * 1024,
+      write(chunk: Buffer, _enc, done) {
+        setTimeout(() => {
+          arrived.push(Buffer.from(chunk));
+          done();
+        }, 20);
+      },
+    });
+    // Which buffers the workers open into: handed back by an earlier job (recycled), or new.
+    const handedBack = new Set<ArrayBuffer>();
+    let jobs = 0;
+    let recycled = 0;
+    const open = RestorePool.prototype.open;
+    const spy = vi.spyOn(RestorePool.prototype, 'open').mockImplementation(async function (this: RestorePool, ...args: Parameters<typeof open>) {
+      jobs++;
+      if (args[3] && handedBack.has(args[3])) recycled++;
+      const r = await open.apply(this, args);
+      handedBack.add(r.out);
+      return r;
+    });
+    try {
+      const written = await writeAll(readContent(repo, uniqueIds, undefined, { reuse: true }), sink, new Promise(() => {}), () => {}, { reused: true });
+      expect(written).toBe(unique.length);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(Buffer.concat(arrived).equals(unique)).toBe(true);
+    // Three jobs are opened ahead of the one being written: at most four buffers are ever new.
+    expect(jobs).toBeGreaterThan(4);
+    expect(recycled).toBeGreaterThanOrEqual(jobs - 4);
   });
 });

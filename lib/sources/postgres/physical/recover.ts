@@ -130,10 +130,10 @@ export async function recoverPostgres(repo: RecoverRepo, base: BaseBackupEntry, 
     const node = await findFile(repo, (base.snapshot as Snapshot).tree, meta.file, `base backup ${base.id.slice(0, 8)}`, signal, (m) => new RecoverError(m));
     const tar = tool('tar', ['-x', '-p', '-f', '-', '-C', dataDir], `unpacking base backup ${base.id.slice(0, 8)} into ${dataDir}`);
     let done = 0;
-    const written = await writeAll(readContent(repo, node.content, signal), tar.stdin, tar.done, (n) => {
+    const written = await writeAll(readContent(repo, node.content, signal, { reuse: true }), tar.stdin, tar.done, (n) => {
       done += n;
       report({ phase: 'restore', bytesDone: done });
-    });
+    }, { reused: true });
     await tar.done;
     if (written !== node.size) throw new RecoverError(`base backup ${base.id.slice(0, 8)}: read ${written} bytes of ${meta.file}, expected ${node.size}`);
 
