@@ -36,14 +36,16 @@ function cleanEnv(): Env {
 
 /**
  * How to start the CLI as users do: the executable itself, whose first line carries its node flags; with
- * extra node arguments (profiling), node with those flags read from that line, then the extra ones.
+ * extra node arguments (profiling), node with the environment and flags read from that line, then the extra ones.
  */
 export function lifeboatCommand(repoRoot: string, nodeArgs: string[] = []): [string, string[]] {
   const cli = join(repoRoot, 'bin/lifeboat.mjs');
   if (nodeArgs.length === 0) return [cli, []];
   const shebang = readFileSync(cli, 'utf8').split('\n', 1)[0]!;
-  const flags = shebang.split(/\s+/).filter((w) => w.startsWith('--'));
-  return [process.execPath, [...flags, ...nodeArgs, cli]];
+  const words = shebang.split(/\s+/);
+  const flags = words.filter((w) => w.startsWith('--'));
+  const env = words.filter((w) => /^[A-Z_]+=/.test(w)); // the malloc settings
+  return ['/usr/bin/env', [...env, process.execPath, ...flags, ...nodeArgs, cli]];
 }
 
 export function lifeboat(opts: { repoRoot: string; rgw: Rgw; bucket: string; password: string; tmpDir: string }): Tool {
