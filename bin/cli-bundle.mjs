@@ -29,8 +29,8 @@ function fingerprint(root) {
   return hash.digest('hex').slice(0, 16);
 }
 
-/** Packages left to node's loader: native addons (zstd-napi; pg's optional pg-native), the catalog command's stack. */
-const BUNDLE_EXTERNAL = ['zstd-napi', 'pg', 'pg-native', 'mysql2', '@prisma/*', 'prisma', 'esbuild', 'tsx', 'pino', 'pino-*', 'thread-stream', 'bullmq', 'ioredis', 'next', 'server-only'];
+/** Packages left to node's loader: native addons (zstd-napi, @node-rs/crc32; pg's optional pg-native), the catalog command's stack. */
+const BUNDLE_EXTERNAL = ['zstd-napi', '@node-rs/crc32', 'pg', 'pg-native', 'mysql2', '@prisma/*', 'prisma', 'esbuild', 'tsx', 'pino', 'pino-*', 'thread-stream', 'bullmq', 'ioredis', 'next', 'server-only'];
 
 /** esbuild plugin: replaces import.meta.url in project sources with the source file's own URL. */
 const keepImportMetaUrl = (root) => ({

@@ -101,8 +101,13 @@ export type ReadContentOptions = {
   reuse?: boolean;
 };
 
+/** A blob's plaintext, lent: release() says the consumer is done with it (its memory may then be reused). */
+export type HeldBuffer = { data: Buffer; release(): void };
+
 /** A slice of a run that one worker opens: its blobs' plaintext, or (a string run) one unindexed blob. */
 type Job = { run: number; blobs: { id: string; loc: BlobLocation }[]; last: boolean };
+
+const kept = () => {};
 
 /**
  * The blobs of `ids` in order, each verified. With a repository that can read pack ranges, neighbouring
@@ -112,9 +117,21 @@ type Job = { run: number; blobs: { id: string; loc: BlobLocation }[]; last: bool
  * is read again with loadBlob. Otherwise blob by blob, `ahead` loads in flight.
  */
 export async function* readContent(repo: BlobReader, ids: readonly string[], signal?: AbortSignal, opts: ReadContentOptions = {}): AsyncGenerator<Buffer> {
+  for await (const held of readHeldContent(repo, ids, signal, opts.ahead)) {
+    yield held.data;
+    if (opts.reuse) held.release();
+  }
+}
+
+/**
+ * readContent's blobs, each lent until its release(): the memory of a worker job whose blobs were all
+ * released opens a later job. A consumer that writes several blobs at once (the base backup extractor)
+ * releases each when its writes are done; one that never releases gets fresh memory for every job.
+ */
+export async function* readHeldContent(repo: BlobReader, ids: readonly string[], signal?: AbortSignal, ahead = 4): AsyncGenerator<HeldBuffer> {
   const { locateBlob, readPackRange, masterKey } = repo;
   if (!locateBlob || !readPackRange || !masterKey) {
-    yield* readBlobByBlob(repo, ids, signal, opts.ahead ?? 4);
+    for await (const data of readBlobByBlob(repo, ids, signal, ahead)) yield { data, release: kept };
     return;
   }
   const runs = planRuns(ids, (id) => locateBlob.call(repo, id));
@@ -152,14 +169,14 @@ export async function* readContent(repo: BlobReader, ids: readonly string[], sig
     }
     return entry.bytes;
   };
-  // With reuse: the buffers jobs are opened into, back from jobs the consumer has finished with.
+  // The memory jobs are opened into, back from jobs whose blobs were all released.
   const spare: ArrayBuffer[] = [];
   const outBytes = Math.max(0, ...jobs.map((j) => j.blobs.reduce((n, b) => n + b.loc.rawLength, 0)));
   const open = async (job: Job) => {
     const r = runs[job.run] as Run;
     const bytes = await read(job.run);
     const blobs = job.blobs.map(({ id, loc }) => ({ id, start: loc.offset - r.offset, length: loc.length, rawLength: loc.rawLength }));
-    return pool.open(bytes, r.packId, blobs, opts.reuse ? (spare.pop() ?? new ArrayBuffer(outBytes)) : undefined);
+    return pool.open(bytes, r.packId, blobs, spare.pop() ?? new ArrayBuffer(outBytes));
   };
   const opened: Promise<{ out?: ArrayBuffer; results: Awaited<ReturnType<typeof open>>['results'] }>[] = [];
   let next = 0;
@@ -185,13 +202,21 @@ export async function* readContent(repo: BlobReader, ids: readonly string[], sig
       } finally {
         fill();
       }
-      if (typeof r === 'string') yield await repo.loadBlob(r, signal);
+      if (typeof r === 'string') yield { data: await repo.loadBlob(r, signal), release: kept };
+      // The job's memory is spare once every blob lent from it is back and none is still to come.
+      let lent = 1;
+      const giveBack = () => {
+        if (--lent === 0 && out) spare.push(out);
+      };
       for (const [i, res] of results.entries()) {
-        if (res.data) yield res.data;
-        else if (res.integrity) yield await repo.loadBlob(job.blobs[i]!.id, signal); // loadBlob says why if no copy is intact
+        if (res.data) {
+          lent++;
+          let released = false;
+          yield { data: res.data, release: () => void (released || ((released = true), giveBack())) };
+        } else if (res.integrity) yield { data: await repo.loadBlob(job.blobs[i]!.id, signal), release: kept }; // loadBlob says why if no copy is intact
         else throw new Error(res.error);
       }
-      if (opts.reuse && out) spare.push(out);
+      giveBack();
       if (job.last && typeof r !== 'string') {
         // Every job of this run has been answered: no worker reads its buffer any more.
         buffers.give(reads.get(job.run)!.buffer);

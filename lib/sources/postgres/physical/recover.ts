@@ -1,6 +1,8 @@
 // Point-in-time recovery of a PostgreSQL cluster into a new data directory.
-// 1. The base backup's tar stream is read from the repository straight into `tar -x` (no temp file).
-// 2. pg_verifybackup checks every file against the backup manifest's checksums (before anything is changed).
+// 1. The base backup's tar stream is read from the repository and unpacked in this process (tar-extract.ts:
+//    parallel writes, each file's CRC-32C taken as it passes; no temp file).
+// 2. Every file is checked against the backup manifest (manifest-check.ts, from those checksums; with SHA
+//    checksums pg_verifybackup reads the files again), before anything is changed.
 // 3. Recovery settings go into postgresql.auto.conf between marker lines: restore_command runs
 //    `lifeboat wal-fetch` with an environment file written into the data directory (mode 0600, owner the
 //    server's OS user), the target (time, LSN, immediate or none for latest), recovery_target_action =
@@ -17,10 +19,13 @@ import { chown, mkdir, readdir, readFile, rm, writeFile, access, appendFile } fr
 import { join, resolve } from 'node:path';
 import type { Snapshot } from '../../../repo/snapshot';
 import { findFile } from '../../tree-file';
-import { readContent, writeAll, type BlobReader } from '../streams';
+import { readHeldContent, type BlobReader } from '../streams';
 import { firstLines, runTool } from '../tool';
 import { pgTool } from '../connection';
 import type { BaseBackupEntry } from './format';
+import { checkAgainstManifest, ManifestMismatchError, type ManifestVerdict } from './manifest-check';
+import { TarFormatError } from './tar-header';
+import { extractTar } from './tar-extract';
 import { parseSegmentName, type ArchivedWal, type WalArchive } from './wal-archive';
 import { prefetchSegments } from './wal-prefetch';
 import type { RecoveryTarget } from './window';
@@ -127,21 +132,35 @@ export async function recoverPostgres(repo: RecoverRepo, base: BaseBackupEntry, 
       ? prefetchSegments(opts.archive, join(dataDir, SPOOL_DIR), previousSegmentName(meta.startWal), 16 * 1024 * 1024, { count: 4, idleExitMs: 0 }).catch(() => null)
       : null;
     report({ phase: 'restore', bytesDone: 0 });
-    const node = await findFile(repo, (base.snapshot as Snapshot).tree, meta.file, `base backup ${base.id.slice(0, 8)}`, signal, (m) => new RecoverError(m));
-    const tar = tool('tar', ['-x', '-p', '-f', '-', '-C', dataDir], `unpacking base backup ${base.id.slice(0, 8)} into ${dataDir}`);
+    const what = `base backup ${base.id.slice(0, 8)}`;
+    const node = await findFile(repo, (base.snapshot as Snapshot).tree, meta.file, what, signal, (m) => new RecoverError(m));
     let done = 0;
-    const written = await writeAll(readContent(repo, node.content, signal, { reuse: true }), tar.stdin, tar.done, (n) => {
-      done += n;
-      report({ phase: 'restore', bytesDone: done });
-    }, { reused: true });
-    await tar.done;
-    if (written !== node.size) throw new RecoverError(`base backup ${base.id.slice(0, 8)}: read ${written} bytes of ${meta.file}, expected ${node.size}`);
+    const unpacked = await extractTar(readHeldContent(repo, node.content, signal), dataDir, {
+      owner,
+      signal,
+      onBytes: (n) => {
+        done += n;
+        report({ phase: 'restore', bytesDone: done });
+      },
+    }).catch((err: unknown) => {
+      throw err instanceof TarFormatError ? new RecoverError(`${what}: ${err.message}`) : err;
+    });
+    if (unpacked.bytes !== node.size) throw new RecoverError(`${what}: read ${unpacked.bytes} bytes of ${meta.file}, expected ${node.size}`);
 
-    // 2. Verify against the manifest before changing any file it lists.
+    // 2. Verify against the manifest before changing any file it lists: from the checksums taken while
+    // unpacking, or (a manifest with SHA checksums) by pg_verifybackup reading the files again.
     if (meta.manifest && opts.verify !== false) {
       report({ phase: 'verify', bytesDone: done });
-      const v = tool('pg_verifybackup', ['--no-parse-wal', '--quiet', `--ignore=${SPOOL_DIR}`, dataDir], `checking ${dataDir} against its backup manifest`);
-      await v.done;
+      let verdict: ManifestVerdict | null = null;
+      try {
+        verdict = unpacked.manifest ? checkAgainstManifest(unpacked.manifest, unpacked.files, what) : null;
+      } catch (err) {
+        throw err instanceof ManifestMismatchError ? new RecoverError(err.message) : err;
+      }
+      if (verdict === null || verdict === 'other algorithm') {
+        const v = tool('pg_verifybackup', ['--no-parse-wal', '--quiet', `--ignore=${SPOOL_DIR}`, dataDir], `checking ${dataDir} against its backup manifest`);
+        await v.done;
+      }
     }
 
     // 3. Recovery settings.

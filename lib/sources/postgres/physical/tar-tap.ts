@@ -4,8 +4,7 @@
 // Understands ustar/GNU/pax headers: each header gives its payload size (octal, or GNU base-256), padded to
 // 512 bytes; pax extended headers and GNU long names only add payloads, which are skipped like any other.
 import { Transform, type TransformCallback } from 'node:stream';
-
-const BLOCK = 512;
+import { isEndBlock, parseHeader, TAR_BLOCK as BLOCK } from './tar-header';
 
 export class TarTap extends Transform {
   readonly members = new Map<string, Buffer>();
@@ -67,10 +66,8 @@ export class TarTap extends Transform {
 
   private onHeader(): void {
     const h = this.header;
-    if (h.every((b) => b === 0)) return; // end-of-archive blocks
-    const size = readSize(h.subarray(124, 136));
-    const type = String.fromCharCode(h[156]!);
-    const name = memberName(h);
+    if (isEndBlock(h)) return;
+    const { size, type, name } = parseHeader(h);
     if (type !== 'x' && type !== 'g' && type !== 'L' && type !== 'K') this.entries++;
     this.payloadLeft = size;
     this.paddingLeft = (BLOCK - (size % BLOCK)) % BLOCK;
@@ -83,27 +80,4 @@ export class TarTap extends Transform {
       }
     }
   }
-}
-
-function memberName(h: Buffer): string {
-  const field = (start: number, len: number) => {
-    const raw = h.subarray(start, start + len);
-    const end = raw.indexOf(0);
-    return raw.subarray(0, end < 0 ? len : end).toString('utf8');
-  };
-  const name = field(0, 100);
-  const prefix = h.subarray(257, 262).toString('latin1') === 'ustar' ? field(345, 155) : '';
-  return (prefix ? `${prefix}/${name}` : name).replace(/^\.\//, '');
-}
-
-function readSize(field: Buffer): number {
-  if (field[0]! & 0x80) {
-    // GNU base-256: big-endian, high bit of the first byte is the marker.
-    let v = 0;
-    for (let i = 1; i < field.length; i++) v = v * 256 + field[i]!;
-    return v;
-  }
-  const text = field.toString('latin1').replace(/[\0 ]+$/g, '').trim();
-  if (!/^[0-7]*$/.test(text)) throw new Error(`not a tar stream: bad size field "${text}"`);
-  return text ? parseInt(text, 8) : 0;
 }

@@ -1,0 +1,180 @@
+// The base backup extractor against GNU tar: the same tree (names, modes, mtimes, symlinks, empty files),
+// CRC-32Cs of what was written, every lent buffer given back; refusals for names that would escape the data
+// directory, unknown member types, damaged headers and truncated streams. And the manifest check against
+// manifests written the way PostgreSQL writes them (its own SHA-256 over the text before Manifest-Checksum).
+import { crc32c } from '@node-rs/crc32';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { lstat, mkdir, mkdtemp, readFile, readlink, rm, symlink, utimes, writeFile, chmod } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { HeldBuffer } from '../streams';
+import { checkAgainstManifest, ManifestMismatchError } from './manifest-check';
+import { extractTar } from './tar-extract';
+import { TarFormatError } from './tar-header';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'lifeboat-tar-extract-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** `bytes` lent in pieces of the given sizes (cycled); counts what was given back. */
+function lend(bytes: Buffer, sizes: number[]) {
+  const state = { lent: 0, released: 0 };
+  async function* gen(): AsyncGenerator<HeldBuffer> {
+    let i = 0;
+    for (let off = 0; off < bytes.length; i++) {
+      const n = sizes[i % sizes.length]!;
+      const data = Buffer.from(bytes.subarray(off, off + n)); // its own memory, as a worker's job buffer
+      off += n;
+      state.lent++;
+      let done = false;
+      yield { data, release: () => void (done || ((done = true), state.released++)) };
+    }
+  }
+  return { source: gen(), state };
+}
+
+/** A ustar header as pg_basebackup writes one (name, mode, size, mtime, type, link), with its checksum. */
+function header(name: string, opts: { type?: string; size?: number; mode?: number; link?: string } = {}): Buffer {
+  const h = Buffer.alloc(512);
+  h.write(name, 0, 100, 'utf8');
+  h.write(`${(opts.mode ?? 0o600).toString(8).padStart(7, '0')}\0`, 100, 'latin1');
+  h.write('0000000\0', 108, 'latin1');
+  h.write('0000000\0', 116, 'latin1');
+  h.write(`${(opts.size ?? 0).toString(8).padStart(11, '0')}\0`, 124, 'latin1');
+  h.write(`${Math.floor(Date.now() / 1000).toString(8).padStart(11, '0')}\0`, 136, 'latin1');
+  h.write(opts.type ?? '0', 156, 'latin1');
+  if (opts.link) h.write(opts.link, 157, 100, 'utf8');
+  h.write('ustar\x0000', 257, 'latin1');
+  h.fill(32, 148, 156);
+  let sum = 0;
+  for (const b of h) sum += b;
+  h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+  return h;
+}
+const padded = (data: Buffer) => Buffer.concat([data, Buffer.alloc((512 - (data.length % 512)) % 512)]);
+const archive = (...parts: Buffer[]) => Buffer.concat([...parts, Buffer.alloc(1024)]);
+
+describe('extractTar (base backup unpacking)', () => {
+  it('unpacks what GNU tar packed exactly as tar -x does, with each file\'s CRC-32C, lending nothing for good', async () => {
+    const src = join(dir, 'src');
+    await mkdir(join(src, 'base', '5'), { recursive: true });
+    await mkdir(join(src, 'pg_wal'), { mode: 0o700 });
+    const big = Buffer.from(Array.from({ length: 3_000_001 }, (_, i) => (i * 31) % 251));
+    await writeFile(join(src, 'base', '5', '16384'), big);
+    await writeFile(join(src, 'PG_VERSION'), '15\n');
+    await writeFile(join(src, 'empty'), '');
+    await writeFile(join(src, 'backup_manifest'), '{"PostgreSQL-Backup-Manifest-Version": 1}');
+    await chmod(join(src, 'PG_VERSION'), 0o640);
+    await symlink('/somewhere/else', join(src, 'pg_tblspc_link'));
+    await utimes(join(src, 'PG_VERSION'), 1_600_000_000, 1_600_000_000);
+    await utimes(join(src, 'base'), 1_500_000_000, 1_500_000_000);
+    const tar = spawnSync('tar', ['--format=ustar', '-c', '-f', '-', '-C', src, '.'], { maxBuffer: 64 * 1024 * 1024 });
+    expect(tar.status).toBe(0);
+
+    const dest = join(dir, 'dest');
+    await mkdir(dest);
+    // Pieces that cut headers, payloads and padding at odd places.
+    const { source, state } = lend(tar.stdout, [333, 70_000, 1, 1_000_000]);
+    let reported = 0;
+    const r = await extractTar(source, dest, { onBytes: (n) => (reported += n) });
+    expect(r.bytes).toBe(tar.stdout.length);
+    expect(reported).toBe(tar.stdout.length);
+    expect(state.released).toBe(state.lent);
+
+    expect((await readFile(join(dest, 'base', '5', '16384'))).equals(big)).toBe(true);
+    expect(r.files.get('base/5/16384')).toEqual({ size: big.length, crc32c: crc32c(big) >>> 0 });
+    expect(r.files.get('empty')).toEqual({ size: 0, crc32c: 0 });
+    expect(r.manifest?.toString()).toBe('{"PostgreSQL-Backup-Manifest-Version": 1}');
+    expect((await lstat(join(dest, 'PG_VERSION'))).mode & 0o7777).toBe(0o640);
+    expect((await lstat(join(dest, 'PG_VERSION'))).mtimeMs).toBe(1_600_000_000_000);
+    expect((await lstat(join(dest, 'base'))).mtimeMs).toBe(1_500_000_000_000);
+    expect((await lstat(join(dest, 'pg_wal'))).mode & 0o7777).toBe(0o700);
+    expect(await readlink(join(dest, 'pg_tblspc_link'))).toBe('/somewhere/else');
+
+    // Same tree as tar -x gives: names, kinds, modes and sizes.
+    const byTar = join(dir, 'by-tar');
+    await mkdir(byTar);
+    expect(spawnSync('tar', ['-x', '-p', '-f', '-', '-C', byTar], { input: tar.stdout }).status).toBe(0);
+    const listing = (root: string) => spawnSync('find', ['.', '-printf', '%p %y %m %s %l\\n'], { cwd: root, encoding: 'utf8' }).stdout.split('\n').filter((l) => !l.startsWith('. ')).sort();
+    expect(listing(dest)).toEqual(listing(byTar));
+    expect(r.entries).toBe(spawnSync('tar', ['-t', '-f', '-'], { input: tar.stdout, encoding: 'utf8' }).stdout.trim().split('\n').length);
+  });
+
+  it('refuses names that leave the data directory, paths through its symlinks, hard links, damage and a cut stream', async () => {
+    const attempt = async (tar: Buffer) => {
+      const dest = await mkdtemp(join(dir, 'bad-'));
+      return extractTar(lend(tar, [4096]).source, dest);
+    };
+    const data = padded(Buffer.from('x'));
+    await expect(attempt(archive(header('../evil', { size: 1 }), data))).rejects.toThrow(/"\.\.\/evil", which would land outside the data directory/);
+    await expect(attempt(archive(header('/etc/evil', { size: 1 }), data))).rejects.toThrow(TarFormatError);
+    await expect(attempt(archive(header('link', { type: '2', link: '/tmp' }), header('link/evil', { size: 1 }), data))).rejects.toThrow(/goes through the symlink link/);
+    await expect(attempt(archive(header('file', { size: 1 }), data, header('hard', { type: '1', link: 'file' })))).rejects.toThrow(/of type '1', which a pg_basebackup archive never has/);
+    const damaged = header('file', { size: 1 });
+    damaged[0] = 'g'.charCodeAt(0);
+    await expect(attempt(archive(damaged, data))).rejects.toThrow(/damaged tar header/);
+    await expect(attempt(Buffer.concat([header('file', { size: 5000 }), Buffer.alloc(512)]))).rejects.toThrow(/ends early inside file/);
+    await expect(attempt(Buffer.concat([header('file', { size: 1 }), data]))).rejects.toThrow(/no end-of-archive marker/);
+    await expect(attempt(Buffer.concat([archive(header('file', { size: 1 }), data), Buffer.from('junk')]))).rejects.toThrow(/data after its end-of-archive marker/);
+  });
+});
+
+describe('checkAgainstManifest', () => {
+  /** A manifest as PostgreSQL writes it: its SHA-256 covers every byte before the Manifest-Checksum line. */
+  function manifest(files: { path: string; size: number; algorithm?: string; checksum?: string }[]): Buffer {
+    const lines = files.map((f) => `{ "Path": "${f.path}", "Size": ${f.size}, "Last-Modified": "2024-01-15 10:00:00 GMT", "Checksum-Algorithm": "${f.algorithm ?? 'CRC32C'}", "Checksum": "${f.checksum ?? ''}" }`);
+    const body = `{ "PostgreSQL-Backup-Manifest-Version": 1,\n"Files": [\n${lines.join(',\n')}\n],\n"WAL-Ranges": [\n{ "Timeline": 1, "Start-LSN": "0/2000028", "End-LSN": "0/2000100" }\n],\n`;
+    return Buffer.from(`${body}"Manifest-Checksum": "${createHash('sha256').update(body).digest('hex')}"}\n`);
+  }
+  const le = (crc: number) => {
+    const b = Buffer.alloc(4);
+    b.writeUInt32LE(crc >>> 0);
+    return b.toString('hex');
+  };
+  const label = Buffer.from('START WAL LOCATION: 0/2000028\n');
+  const page = Buffer.alloc(8192, 7);
+  const restored = new Map([
+    ['backup_label', { size: label.length, crc32c: crc32c(label) >>> 0 }],
+    ['base/1/1255', { size: page.length, crc32c: crc32c(page) >>> 0 }],
+    ['backup_manifest', { size: 10, crc32c: 1 }],
+  ]);
+  const good = [
+    { path: 'backup_label', size: label.length, checksum: le(crc32c(label)) },
+    { path: 'base/1/1255', size: page.length, checksum: le(crc32c(page)) },
+  ];
+
+  it('accepts a restore that matches, with the checksum in PostgreSQL\'s byte order', () => {
+    expect(checkAgainstManifest(manifest(good), restored, 'base backup x')).toEqual({ checked: 2 });
+    // PostgreSQL's own value for backup_label-like content is the little-endian hex: 123456789 -> 839206e3.
+    expect(le(crc32c(Buffer.from('123456789')))).toBe('839206e3');
+  });
+
+  it('names a wrong checksum, a wrong size, a missing and an unlisted file, and a damaged manifest', () => {
+    const wrong = [{ ...good[0]!, checksum: '00000000' }, { ...good[1]!, size: 4096 }, { path: 'global/pg_control', size: 8192, checksum: 'aabbccdd' }];
+    const err = (() => {
+      try {
+        checkAgainstManifest(manifest(wrong), new Map([...restored, ['extra', { size: 1, crc32c: 0 }]]), 'base backup x');
+      } catch (e) {
+        return e as Error;
+      }
+    })();
+    expect(err).toBeInstanceOf(ManifestMismatchError);
+    expect(err!.message).toMatch(/^base backup x does not match its backup_manifest: /);
+    expect(err!.message).toContain(`backup_label has checksum ${le(crc32c(label))}, the manifest says 00000000`);
+    expect(err!.message).toContain('base/1/1255 has 8192 bytes, the manifest says 4096');
+    expect(err!.message).toContain('global/pg_control is in the manifest but was not restored');
+    expect(err!.message).toContain('extra was restored but is not in the manifest');
+    const damaged = Buffer.from(manifest(good).toString().replace('"Size": 8192', '"Size": 8193'));
+    expect(() => checkAgainstManifest(damaged, restored, 'base backup x')).toThrow(/backup_manifest is damaged \(its checksum is/);
+  });
+
+  it('leaves SHA checksums to pg_verifybackup', () => {
+    expect(checkAgainstManifest(manifest([{ ...good[0]!, algorithm: 'SHA256', checksum: 'ab'.repeat(32) }]), restored, 'x')).toBe('other algorithm');
+  });
+});
