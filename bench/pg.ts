@@ -41,6 +41,12 @@ type Step = { tool: 'lifeboat' | 'pgbackrest'; m: Measured };
 type StorageResult = { storage: string; backup: Step[]; restore: Step[]; rto: { tool: string; seconds: number }[]; repoBytes: Record<string, number> };
 
 const log = (m: string) => process.stderr.write(`[pg-bench] ${m}\n`);
+/**
+ * Every step starts with nothing left to write back: otherwise the kernel's flusher is still writing the
+ * previous step's gigabyte (or pgbench's load) during the next one, on the same 2 cores and disk, and
+ * whichever tool runs first after a big write pays for it.
+ */
+const settle = () => execFileSync('sync');
 
 function parseArgs(argv: string[]): Options {
   const o: Options = { scale: 60, storages: ['local', 's3'], json: false };
@@ -227,6 +233,7 @@ async function main() {
       const order: ('lifeboat' | 'pgbackrest')[] = i % 2 === 0 ? ['lifeboat', 'pgbackrest'] : ['pgbackrest', 'lifeboat'];
       for (const tool of order) {
         log(`${storage}: ${tool} backup`);
+        settle();
         const m =
           tool === 'lifeboat'
             ? check('lifeboat base-backup', await lifeboat(storage, ['database', 'base-backup', '--host', '127.0.0.1', '--port', String(port), '--user', 'postgres']))
@@ -237,6 +244,7 @@ async function main() {
       for (const tool of order) {
         const dir = join(work, `restore-${storage}-${tool}`);
         log(`${storage}: ${tool} restore (files only)`);
+        settle();
         if (tool === 'lifeboat') {
           r.restore.push({ tool, m: check('lifeboat recover --no-start', await lifeboat(storage, ['database', 'recover', '--data-dir', dir, '--immediate', '--no-start'])) });
         } else {
@@ -251,6 +259,7 @@ async function main() {
         const dir = join(work, `rto-${storage}-${tool}`);
         const rport = await freePort();
         log(`${storage}: ${tool} restore, recovery and start (RTO)`);
+        settle();
         const t = Date.now();
         if (tool === 'lifeboat') {
           check('lifeboat recover', await lifeboat(storage, ['database', 'recover', '--data-dir', dir, '--immediate', '--port', String(rport), '--listen-addresses', '127.0.0.1', '--socket-dir', dir]));
