@@ -9,6 +9,9 @@
 // data directory (no absolute names, no "..", nothing through a symlink of the archive). Files are created
 // new (O_EXCL, O_NOFOLLOW) with the archive's mode and mtime, owned by `owner` when given (we run as root
 // and the server's user must own its files); directories too (their mtimes set last, as tar does).
+// Durability: each file is fdatasync'ed once written (in the pool, alongside other files' writes) and every
+// directory at the end, as pgBackRest does. A restore is done when it is on disk; left to the server, the
+// start-up sync of a freshly written data directory took 1.5 s on its own thread (the RTO's slowest part).
 // Memory: blobs are released (readHeldContent) once their writes are done; at most MAX_HELD bytes wait.
 // Errors: the first failed write or create stops the extraction; what was created stays for the caller to
 // remove (recover.ts removes a data directory it created).
@@ -39,7 +42,7 @@ export type ExtractOptions = {
 };
 
 /** Bytes of lent blobs whose writes are still running before the extractor waits for some to finish. */
-const MAX_HELD = 32 * 1024 * 1024;
+const MAX_HELD = 16 * 1024 * 1024;
 const MANIFEST = 'backup_manifest';
 const MAX_MANIFEST = 256 * 1024 * 1024;
 
@@ -86,6 +89,7 @@ export async function extractTar(source: AsyncIterable<HeldBuffer>, dest: string
       f.handle.then(async (h) => {
         try {
           await Promise.all(writes);
+          await h.datasync();
           await h.utimes(f.mtime, f.mtime);
         } finally {
           await h.close();
@@ -197,6 +201,8 @@ export async function extractTar(source: AsyncIterable<HeldBuffer>, dest: string
     while (pending.size > 0) await Promise.race(pending);
     check();
     for (const d of dirs.reverse()) await utimes(d.path, d.mtime, d.mtime);
+    // The files' names are durable once their directories are synced.
+    await Promise.all([dest, ...dirs.map((d) => d.path)].map(syncDir));
     return result;
   } finally {
     // Nothing may still write when the caller removes the directory, and no file stays open.
@@ -208,6 +214,15 @@ export async function extractTar(source: AsyncIterable<HeldBuffer>, dest: string
       }));
     }
     while (pending.size > 0) await Promise.race(pending);
+  }
+}
+
+async function syncDir(path: string): Promise<void> {
+  const h = await open(path, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    await h.sync();
+  } finally {
+    await h.close();
   }
 }
 
