@@ -73,14 +73,16 @@ export class BlobOpener {
    * @param {number | undefined} rawLength the plaintext length the index records, checked when given
    * @param {string} what names the blob in errors
    * @param {boolean} [inPlace] decrypt over the ciphertext in `box` (destroyed, whatever the outcome), not into scratch
-   * @param {boolean} [checkId] hash the plaintext against rawId. Only a caller that hashes the same bytes
-   *   again before using them (the file restorer re-reads every file) passes false: the GCM tag, whose AAD is
-   *   the id, still authenticates the box.
+   * @param {boolean} [checkId] hash the plaintext against rawId. Only a caller that checks the same bytes
+   *   again before trusting them (the file restorer re-reads every file; a base backup's files are checked
+   *   against its manifest) passes false: the GCM tag, whose AAD is the id, still authenticates the box.
+   * @param {Buffer} [into] where the plaintext goes when it is decompressed (room for rawLength bytes): the
+   *   result is then a view of `into`, with no copy from scratch memory
    * @returns {Buffer}
    */
-  open(box, rawId, rawLength, what, inPlace = false, checkId = true) {
+  open(box, rawId, rawLength, what, inPlace = false, checkId = true, into = undefined) {
     const payload = this.#decrypt(box, rawId, what, inPlace);
-    const plaintext = this.#decode(payload, rawLength, what);
+    const plaintext = this.#decode(payload, rawLength, what, into);
     if (rawLength !== undefined && plaintext.length !== rawLength) {
       throw new BlobIntegrityError(`${what}: plaintext is ${plaintext.length} bytes, expected ${rawLength}`);
     }
@@ -121,9 +123,10 @@ export class BlobOpener {
    * @param {Buffer} payload
    * @param {number | undefined} rawLength
    * @param {string} what
+   * @param {Buffer | undefined} into
    * @returns {Buffer}
    */
-  #decode(payload, rawLength, what) {
+  #decode(payload, rawLength, what, into) {
     if (payload.length < 1) throw new BlobIntegrityError(`${what}: empty payload`);
     const tag = payload[0];
     const body = payload.subarray(1);
@@ -139,15 +142,17 @@ export class BlobOpener {
     // index, is damage (reported as the wrong length, as the index is the reference).
     if (size === null || size === undefined) throw new BlobIntegrityError(`${what}: corrupt zstd data (the frame does not record its size)`);
     if (rawLength !== undefined && size !== rawLength) throw new BlobIntegrityError(`${what}: plaintext is ${size} bytes, expected ${rawLength}`);
-    if (this.#plain.length < size) this.#plain = Buffer.allocUnsafe(Math.max(size, this.#scratchBytes));
+    const direct = into !== undefined && into.length >= size;
+    if (!direct && this.#plain.length < size) this.#plain = Buffer.allocUnsafe(Math.max(size, this.#scratchBytes));
+    const dest = direct ? into.subarray(0, size) : this.#plain.subarray(0, size);
     this.#dctx ??= new zstd.DCtx();
     let n;
     try {
-      n = this.#dctx.decompress(this.#plain.subarray(0, size), body);
+      n = this.#dctx.decompress(dest, body);
     } catch (err) {
       throw new BlobIntegrityError(`${what}: corrupt zstd data (${/** @type {Error} */ (err).message})`);
     }
     if (n !== size) throw new BlobIntegrityError(`${what}: corrupt zstd data (${n} bytes decompressed, the frame says ${size})`);
-    return this.#plain.subarray(0, n);
+    return dest.subarray(0, n);
   }
 }

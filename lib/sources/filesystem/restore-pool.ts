@@ -105,19 +105,21 @@ export class RestorePool {
    * Opens the blobs of a pack read held in `bytes` (shared memory) into one buffer, back to back in order:
    * `into` when given (at least their raw length; reusing one spares the page faults of fresh memory,
    * ~10 us a page on these machines), else a new one. `out` is that buffer, handed back; each result is
-   * its plaintext (a view of `out`) or why it did not open.
+   * its plaintext (a view of `out`) or why it did not open. `checkIds` false: the caller verifies the
+   * plaintext end to end, so it is not hashed against its id here (GCM still authenticates each blob).
    */
   async open(
     bytes: Buffer,
     pack: string,
     blobs: { id: string; start: number; length: number; rawLength: number }[],
     into?: ArrayBuffer,
+    checkIds = true,
   ): Promise<{ out: ArrayBuffer; results: ({ data: Buffer; error?: undefined; integrity?: undefined } | { data?: undefined; error: string; integrity?: boolean })[] }> {
     const buf = sharedBuffer(bytes, 'open');
     const rawTotal = blobs.reduce((n, b) => n + b.rawLength, 0);
     const out = into && into.byteLength >= rawTotal ? into : new ArrayBuffer(rawTotal);
     type OpenReply = FatalReply & { out?: ArrayBuffer; blobs?: { error?: string; integrity?: boolean; length: number }[] };
-    const reply = await this.pool.run<OpenReply>({ op: 'open', buf, pack, blobs: inBuffer(bytes, blobs), out }, [out], rawTotal);
+    const reply = await this.pool.run<OpenReply>({ op: 'open', buf, pack, blobs: inBuffer(bytes, blobs), out, checkIds }, [out], rawTotal);
     if (reply.fatal || !reply.blobs || !reply.out) throw workerError(RestoreWorkerError, 'restore worker', reply.fatal);
     let at = 0;
     const opened = Buffer.from(reply.out);

@@ -15,8 +15,9 @@
 //        error + integrity: the blob did not open or verify (nothing was written for it; another copy
 //        may help). writes[i]: null when written, else the error message.
 //   { seq, op: 'finish', tmp, dest, create, pieces: [{ id, length }], meta } -> { seq, ...Finished }
-//   { seq, op: 'open', buf: SharedArrayBuffer, pack, blobs: [{ id, start, length, rawLength }], out: ArrayBuffer }
-//     Opens the blobs into `out` (transferred both ways), back to back in order.
+//   { seq, op: 'open', buf: SharedArrayBuffer, pack, blobs: [{ id, start, length, rawLength }], out: ArrayBuffer, checkIds }
+//     Opens the blobs into `out` (transferred both ways), back to back in order; checkIds false skips the
+//     plaintext's hash against its id (the caller verifies the bytes end to end).
 //     -> { seq, out, blobs: [{ error?, integrity?, length }] } (a blob that fails takes no room in out)
 //   Finished = { error?: string, metadataError?: string }: error means the file is not in place and its
 //   temp file was removed; metadataError means it is in place but mode, owner or times could not be set.
@@ -61,23 +62,26 @@ port.on('message', (m) => {
  * memory (or, inPlace, of `bytes`) valid until the next call; or the reason it does not open or verify.
  * Other errors throw. inPlace decrypts over the sealed box: only for a region opened once.
  */
-function openOne(bytes, pack, blob, inPlace = false, checkId = true) {
+function openOne(bytes, pack, blob, inPlace = false, checkId = true, into = undefined) {
   try {
-    return { plaintext: opener.open(bytes.subarray(blob.start, blob.start + blob.length), Buffer.from(blob.id, 'hex'), blob.rawLength, `blob ${blob.id} in pack ${pack}`, inPlace, checkId) };
+    return { plaintext: opener.open(bytes.subarray(blob.start, blob.start + blob.length), Buffer.from(blob.id, 'hex'), blob.rawLength, `blob ${blob.id} in pack ${pack}`, inPlace, checkId, into) };
   } catch (err) {
     if (!(err instanceof BlobIntegrityError)) throw err;
     return { error: err.message };
   }
 }
 
-function openBlobs({ buf, pack, blobs, out }) {
+function openBlobs({ buf, pack, blobs, out, checkIds = true }) {
   const bytes = Buffer.from(buf);
   const into = Buffer.from(out);
   let at = 0;
   return blobs.map((blob) => {
-    const { plaintext, error } = openOne(bytes, pack, blob);
+    // Decompressed straight into place; a stored (uncompressed) payload is copied there.
+    const dest = into.subarray(at, at + blob.rawLength);
+    const { plaintext, error } = openOne(bytes, pack, blob, false, checkIds, dest);
     if (!plaintext) return { error, integrity: true, length: 0 };
-    at += plaintext.copy(into, at);
+    if (plaintext.buffer !== into.buffer || plaintext.byteOffset !== into.byteOffset + at) plaintext.copy(into, at);
+    at += plaintext.length;
     return { length: plaintext.length };
   });
 }

@@ -4,8 +4,9 @@
 // restored with its size and checksum; every restored file must be listed. It runs before anything in the
 // data directory is changed, so unlike pg_verifybackup it skips nothing but the manifest itself.
 // Checksums: CRC32C (pg_basebackup's default, written as the hex of the CRC's little-endian bytes: the
-// server's memory order on the x86 and ARM machines this runs on) and NONE (sizes only). A manifest with
-// another algorithm (SHA-*) is left to pg_verifybackup ('other algorithm').
+// server's memory order on the x86 and ARM machines this runs on). A manifest with another algorithm
+// (SHA-*) is left to pg_verifybackup ('other algorithm'); one without checksums (NONE) is refused, since the
+// restore relies on this check to verify every byte.
 import { createHash } from 'node:crypto';
 import type { ExtractedFile } from './tar-extract';
 
@@ -35,13 +36,16 @@ export function checkAgainstManifest(manifest: Buffer, files: ReadonlyMap<string
   const listed = new Set<string>();
   for (const f of parsed.Files) {
     const algorithm = (f['Checksum-Algorithm'] ?? 'NONE').toUpperCase();
-    if (algorithm !== 'CRC32C' && algorithm !== 'NONE') return 'other algorithm';
     const path = f.Path ?? Buffer.from(f['Encoded-Path'] ?? '', 'hex').toString('utf8');
+    // The restore trusts this check instead of hashing every blob again: a file without a checksum would
+    // go unverified. Lifeboat runs pg_basebackup with its default, CRC32C, so this is not its manifest.
+    if (algorithm === 'NONE') throw new ManifestMismatchError(`${what}: backup_manifest records no checksum for ${path}, so its files cannot be verified`);
+    if (algorithm !== 'CRC32C') return 'other algorithm';
     listed.add(path);
     const got = files.get(path);
     if (!got) problems.push(`${path} is in the manifest but was not restored`);
     else if (got.size !== f.Size) problems.push(`${path} has ${got.size} bytes, the manifest says ${f.Size}`);
-    else if (algorithm === 'CRC32C' && crcHex(got.crc32c) !== f.Checksum?.toLowerCase()) problems.push(`${path} has checksum ${crcHex(got.crc32c)}, the manifest says ${f.Checksum}`);
+    else if (crcHex(got.crc32c) !== f.Checksum?.toLowerCase()) problems.push(`${path} has checksum ${crcHex(got.crc32c)}, the manifest says ${f.Checksum}`);
   }
   for (const path of files.keys()) if (path !== 'backup_manifest' && !listed.has(path)) problems.push(`${path} was restored but is not in the manifest`);
   if (problems.length) {

@@ -135,7 +135,9 @@ export async function recoverPostgres(repo: RecoverRepo, base: BaseBackupEntry, 
     const what = `base backup ${base.id.slice(0, 8)}`;
     const node = await findFile(repo, (base.snapshot as Snapshot).tree, meta.file, what, signal, (m) => new RecoverError(m));
     let done = 0;
-    const unpacked = await extractTar(readHeldContent(repo, node.content, signal), dataDir, {
+    // With a manifest to check against, each file's CRC-32C verifies its bytes end to end.
+    const endToEnd = meta.manifest && opts.verify !== false;
+    const unpacked = await extractTar(readHeldContent(repo, node.content, signal, { endToEnd }), dataDir, {
       owner,
       signal,
       onBytes: (n) => {

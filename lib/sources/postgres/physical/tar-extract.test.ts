@@ -174,7 +174,8 @@ describe('checkAgainstManifest', () => {
     expect(() => checkAgainstManifest(damaged, restored, 'base backup x')).toThrow(/backup_manifest is damaged \(its checksum is/);
   });
 
-  it('leaves SHA checksums to pg_verifybackup', () => {
+  it('leaves SHA checksums to pg_verifybackup and refuses a manifest without checksums', () => {
     expect(checkAgainstManifest(manifest([{ ...good[0]!, algorithm: 'SHA256', checksum: 'ab'.repeat(32) }]), restored, 'x')).toBe('other algorithm');
+    expect(() => checkAgainstManifest(manifest([{ ...good[0]!, algorithm: 'NONE', checksum: '' }]), restored, 'x')).toThrow(/records no checksum for backup_label, so its files cannot be verified/);
   });
 });
