@@ -18,9 +18,14 @@ afterAll(() => pool.close());
 
 const hmac = (b: Buffer) => createHmac('sha256', idKey).update(b).digest('hex');
 const expected = (data: Buffer) => chunkBuffer(data, gear).map((c) => ({ length: c.length, id: hmac(c) }));
-async function collect(chunks: AsyncIterable<HashedChunk>) {
-  const out: { length: number; id: string; owns: boolean; data: Buffer }[] = [];
-  for await (const { data, rawId } of chunks) out.push({ length: data.length, id: rawId.toString('hex'), owns: data.byteOffset === 0 && data.buffer.byteLength === data.length, data });
+/** The chunks; with `release`, each is copied and then released (as the content store does). */
+async function collect(chunks: AsyncIterable<HashedChunk>, opts: { release?: boolean } = {}) {
+  const out: { length: number; id: string; owns: boolean; inRing: boolean; data: Buffer }[] = [];
+  for await (const { data, rawId, release } of chunks) {
+    const owns = data.byteOffset === 0 && data.buffer.byteLength === data.length;
+    out.push({ length: data.length, id: rawId.toString('hex'), owns, inRing: release !== undefined, data: opts.release ? Buffer.from(data) : data });
+    if (opts.release) release?.();
+  }
   return out;
 }
 
@@ -32,9 +37,9 @@ describe('ChunkPool (chunking and content ids on worker threads)', () => {
     const want = expected(data);
     expect(want.length).toBeGreaterThan(8);
     for (const sizes of [[64 * 1024], [1, 1000, 3 * MiB + 17], [MiB]]) {
-      const got = await collect(pool.chunks(iterableReader(Readable.from(split(data, sizes)))));
+      const got = await collect(pool.chunks(iterableReader(Readable.from(split(data, sizes)))), { release: true });
       expect(got.map(({ length, id }) => ({ length, id }))).toEqual(want);
-      expect(got.every((c) => c.owns)).toBe(true); // each chunk may be handed to a seal worker as is
+      expect(got.every((c) => c.owns || c.inRing)).toBe(true); // handed to a seal worker as is, or copied and released
       expect(Buffer.concat(got.map((c) => c.data)).equals(data)).toBe(true);
     }
   });
@@ -142,5 +147,29 @@ describe('ChunkPool (chunking and content ids on worker threads)', () => {
     } finally {
       await raw.close();
     }
+  });
+
+  it("cuts a piece stream's chunks into a ring reused as they are released, and into memory of their own when they are not", async () => {
+    // 22 MiB through a 16 MiB ring: released as they come, every chunk fits in the ring.
+    const released = await collect(pool.chunks(iterableReader(Readable.from(split(data, [MiB])))), { release: true });
+    expect(released.every((c) => c.inRing)).toBe(true);
+    expect(Buffer.concat(released.map((c) => c.data)).equals(data)).toBe(true);
+    // Never released: the ring fills, later chunks get memory of their own, and every chunk stays intact.
+    const kept = await collect(pool.chunks(iterableReader(Readable.from(split(data, [MiB])))));
+    expect(kept.some((c) => c.inRing)).toBe(true);
+    expect(kept.some((c) => c.owns && !c.inRing)).toBe(true);
+    expect(Buffer.concat(kept.map((c) => c.data)).equals(data)).toBe(true);
+    expect(kept.map(({ length, id }) => ({ length, id }))).toEqual(expected(data));
+    // The first chunk held while all later ones are released: its room is not given back, so it stays intact.
+    let firstChunk: Buffer | undefined;
+    const rest: Buffer[] = [];
+    for await (const { data: d, release } of pool.chunks(iterableReader(Readable.from(split(data, [MiB]))))) {
+      if (!firstChunk) firstChunk = d;
+      else {
+        rest.push(Buffer.from(d));
+        release?.();
+      }
+    }
+    expect(Buffer.concat([firstChunk!, ...rest]).equals(data)).toBe(true);
   });
 });

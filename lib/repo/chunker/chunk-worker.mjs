@@ -12,6 +12,9 @@
 //                                                     file is closed, and later reads reply eof, empty
 //        { seq, stream, end: true }                   the stream ended: cut its last chunk, forget it
 //        { seq, stream, drop: true }                  the reader gave up: forget the stream
+//        A piece stream's first message may carry ring: SharedArrayBuffer, and later ones consumed: the
+//        ring bytes the caller has released (a running count); its chunks then go into the ring while
+//        there is room and come back as { at, length, end } (end: the count that releasing it reaches).
 //        A stream's first message also carries first: true. A later message for a stream this worker
 //        holds no state for (a restarted worker) is an error, never a fresh start: that would drop the
 //        unfinished chunk's bytes.
@@ -34,11 +37,31 @@ if (!parentPort) throw new Error('chunk-worker.mjs runs only as a worker thread'
 const port = parentPort;
 const { gear, params, maskS, maskL } = workerData;
 const idKey = Buffer.from(workerData.idKey);
-// Every chunk gets an ArrayBuffer of its own, so it can be transferred without dragging a pool slab along.
+// A chunk of a file gets an ArrayBuffer of its own, so it can be transferred without dragging a pool slab
+// along; a chunk of a piece stream goes into the stream's ring (shared memory, reused) when there is room.
 const alloc = (/** @type {number} */ size) => Buffer.allocUnsafeSlow(size);
 
+/**
+ * Room for `size` bytes in the stream's ring, contiguous (the ring's tail is skipped when too short), or
+ * memory of its own when the chunks not yet released leave no room.
+ * @param {Ring} r @param {number} size
+ */
+function ringAlloc(r, size) {
+  let start = r.head;
+  const pos = start % r.size;
+  if (pos + size > r.size) start += r.size - pos;
+  if (start + size - r.consumed > r.size) return alloc(size);
+  r.head = start + size;
+  const b = Buffer.from(r.sab, start % r.size, size);
+  ringEnds.set(b, r.head);
+  return b;
+}
+/** Where the ring's head was right after each ring chunk: releasing that chunk frees the ring up to there. */
+const ringEnds = new WeakMap();
+
 const probe = Buffer.alloc(1);
-/** @typedef {{ cutter: WasmChunkCutter, fd: number | undefined, eof: boolean, failed: boolean }} Stream */
+/** @typedef {{ sab: SharedArrayBuffer, size: number, head: number, consumed: number }} Ring */
+/** @typedef {{ cutter: WasmChunkCutter, fd: number | undefined, eof: boolean, failed: boolean, ring: Ring | undefined }} Stream */
 /** @type {Map<number, Stream>} */
 const streams = new Map();
 /** Cutters of ended streams, for the next ones (each holds a WebAssembly instance and a 2 * maxSize window). */
@@ -92,7 +115,13 @@ function cut(m) {
       if (m.piece) free.push(m.piece);
       throw new Error(`stream ${stream} is unknown to this chunk worker (was it restarted?): its unfinished chunk is gone`);
     }
-    if (!s) streams.set(stream, (s = { cutter: idle.pop() ?? new WasmChunkCutter(gear, params, maskS, maskL, alloc), fd: undefined, eof: false, failed: false }));
+    if (!s) {
+      const ring = m.ring ? { sab: m.ring, size: m.ring.byteLength, head: 0, consumed: 0 } : undefined;
+      const cutter = idle.pop() ?? new WasmChunkCutter(gear, params, maskS, maskL, alloc);
+      cutter.alloc = ring ? (/** @type {number} */ size) => ringAlloc(ring, size) : alloc;
+      streams.set(stream, (s = { cutter, fd: undefined, eof: false, failed: false, ring }));
+    }
+    if (s.ring && m.consumed !== undefined) s.ring.consumed = Math.max(s.ring.consumed, m.consumed);
     /** @type {Buffer[]} */
     let chunks = [];
     if (s.failed) {
@@ -117,8 +146,15 @@ function cut(m) {
     if (m.end || m.drop) forget(stream, s);
     const ids = new Uint8Array(32 * chunks.length);
     for (const [i, chunk] of chunks.entries()) ids.set(createHmac('sha256', idKey).update(chunk).digest(), 32 * i);
-    const buffers = chunks.map((c) => c.buffer);
-    port.postMessage({ seq, chunks: buffers, ids, free, eof: s.eof }, [...buffers, ...free]);
+    // A ring chunk is sent as where it lies and where the ring's head is after it (what releasing it frees).
+    const own = [];
+    const sent = chunks.map((c) => {
+      const end = ringEnds.get(c);
+      if (end !== undefined) return { at: c.byteOffset, length: c.length, end };
+      own.push(c.buffer);
+      return c.buffer;
+    });
+    port.postMessage({ seq, chunks: sent, ids, free, eof: s.eof }, [...own, ...free]);
   } catch (err) {
     // Reads already sent for this stream must not open the file again: they reply empty until the
     // caller's drop.
@@ -136,6 +172,7 @@ function forget(stream, s) {
   closeFile(s);
   streams.delete(stream);
   s.cutter.finish(); // resets it; a dropped stream's unfinished chunk is discarded
+  s.cutter.alloc = alloc;
   if (idle.length < 2) idle.push(s.cutter);
 }
 

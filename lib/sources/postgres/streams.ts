@@ -33,10 +33,11 @@ export type StoredStream = {
 
 export async function storeStream(repo: ChunkSink, stream: Readable, signal: AbortSignal | undefined, onBytes: (n: number) => void): Promise<StoredStream> {
   const out: StoredStream = { content: [], size: 0, newBlobs: 0, added: Promise.resolve(0) };
-  for await (const { data, rawId } of repo.hashedChunks(iterableReader(stream), signal)) {
+  for await (const { data, rawId, release } of repo.hashedChunks(iterableReader(stream), signal)) {
     signal?.throwIfAborted();
     const length = data.length; // empty once handed over
     const saved = await repo.saveBlob('data', data, signal, { rawId, handOver: true });
+    release?.(); // the store has copied (or taken) it
     out.content.push(saved.id);
     out.size += length;
     if (saved.stored) {
