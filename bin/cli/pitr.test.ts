@@ -138,6 +138,10 @@ describe('WAL archiving and point-in-time recovery', () => {
     expect(b.systemId).toBe(systemId);
     expect(b.manifest).toBe(true);
     expect(b.bytes).toBeGreaterThan(10_000_000);
+    // verify's test restore also reads the base backup as a recovery would: every file against its manifest.
+    const verified = await lifeboatJson<{ ok: boolean; testRestore: { errors: string[] } }>(['--json', 'verify', '--test-restore', '--snapshot', b.id], env);
+    expect(verified.ok).toBe(true);
+    expect(verified.testRestore.errors).toEqual([]);
     // A base backup is not a dump: the logical restore does not pick it.
     const logical = await lifeboat(['database', 'restore', '--target-database', 'copy'], env);
     expect(logical.code).toBe(1);

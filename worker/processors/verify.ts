@@ -9,6 +9,7 @@ import { readEnv } from '../../lib/config/env';
 import { openTargetRepository } from '../../lib/catalog/repositories';
 import { checkRepository } from '../../lib/repo/check';
 import { restoreTree } from '../../lib/sources/filesystem/restorer';
+import { baseBackupProblem } from '../../lib/sources/postgres/physical';
 import { PermanentJobError, type JobHandler } from '../processor';
 
 export const verify: JobHandler<typeof verifyJob.schema> = async (data, { db, reporter, signal }) => {
@@ -22,7 +23,7 @@ export const verify: JobHandler<typeof verifyJob.schema> = async (data, { db, re
     const snapshot = await repo.loadSnapshot(point.snapshotId, signal);
     await reporter.step('checking structure', { fraction: 0.05 });
     const check = await checkRepository(repo, { snapshots: [{ id: point.snapshotId, snapshot }], readDataPercent: data.readDataPercent, signal });
-    let testRestore: { seconds: number; files: number; bytes: number; errors: number } | undefined;
+    let testRestore: { seconds: number; files: number; bytes: number; errors: number; problem?: string } | undefined;
     if (data.testRestore) {
       await reporter.step('test restore', { fraction: 0.3 });
       const dir = await mkdtemp(join(tmpdir(), 'lifeboat-verify-'));
@@ -32,7 +33,9 @@ export const verify: JobHandler<typeof verifyJob.schema> = async (data, { db, re
           signal,
           onProgress: (p) => void reporter.progress({ fraction: 0.3 + 0.7 * (p.bytesTotal ? p.bytesDone / p.bytesTotal : 0), bytesDone: p.bytesDone, bytesTotal: p.bytesTotal, filesDone: p.filesDone, filesTotal: p.filesTotal }),
         });
-        testRestore = { seconds: (Date.now() - started) / 1000, files: r.verifiedFiles, bytes: r.bytes, errors: r.errors.length };
+        // A base backup is also read as PostgreSQL would get it: every file against its manifest.
+        const problem = await baseBackupProblem(repo, snapshot, point.snapshotId, { signal });
+        testRestore = { seconds: (Date.now() - started) / 1000, files: r.verifiedFiles, bytes: r.bytes, errors: r.errors.length + (problem ? 1 : 0), ...(problem ? { problem } : {}) };
       } finally {
         await rm(dir, { recursive: true, force: true });
       }
@@ -40,7 +43,7 @@ export const verify: JobHandler<typeof verifyJob.schema> = async (data, { db, re
     const ok = check.ok && (!testRestore || testRestore.errors === 0);
     await db.restorePoint.update({ where: { id: point.id }, data: { verifiedAt: new Date(), verifyOk: ok } });
     const result = { ok, errors: check.errors, notes: check.notes, packsRead: check.packsRead, bytesRead: check.bytesRead, testRestore };
-    return ok ? { status: 'succeeded', result } : { status: 'failed', result, error: check.errors[0] ?? 'test restore found errors' };
+    return ok ? { status: 'succeeded', result } : { status: 'failed', result, error: check.errors[0] ?? testRestore?.problem ?? 'test restore found errors' };
   } finally {
     await lock.release().catch(() => {});
     close();

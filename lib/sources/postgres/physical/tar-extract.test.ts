@@ -10,6 +10,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HeldBuffer } from '../streams';
+import { Readable } from 'node:stream';
+import { LocalBlobStore } from '../../../blob';
+import { Repository } from '../../../repo/repository';
+import { dumpDirTree, rootTree } from '../format';
+import { storeStream } from '../streams';
+import { checkBaseBackupContent } from './content-check';
+import type { PhysicalMeta } from './format';
 import { checkAgainstManifest, ManifestMismatchError } from './manifest-check';
 import { extractTar } from './tar-extract';
 import { TarFormatError } from './tar-header';
@@ -177,5 +184,50 @@ describe('checkAgainstManifest', () => {
   it('leaves SHA checksums to pg_verifybackup and refuses a manifest without checksums', () => {
     expect(checkAgainstManifest(manifest([{ ...good[0]!, algorithm: 'SHA256', checksum: 'ab'.repeat(32) }]), restored, 'x')).toBe('other algorithm');
     expect(() => checkAgainstManifest(manifest([{ ...good[0]!, algorithm: 'NONE', checksum: '' }]), restored, 'x')).toThrow(/records no checksum for backup_label, so its files cannot be verified/);
+  });
+});
+
+describe('checkBaseBackupContent (verify\'s test restore of a base backup)', () => {
+  it('passes a whole base backup, and names a stream that lost a stretch and a file that differs from the manifest', async () => {
+    const repo = await Repository.init(new LocalBlobStore(join(dir, 'repo'), { fsync: false }), { passphrase: 'pw' }, { kdf: { N: 1024 } });
+    const files = new Map([
+      ['PG_VERSION', Buffer.from('15\n')],
+      ['base/1/1255', Buffer.from(Array.from({ length: 3 * 8192 }, (_, i) => (i * 7) % 256))],
+      ['global/pg_control', Buffer.alloc(8192, 9)],
+    ]);
+    const le = (crc: number) => {
+      const b = Buffer.alloc(4);
+      b.writeUInt32LE(crc >>> 0);
+      return b.toString('hex');
+    };
+    const body = `{ "PostgreSQL-Backup-Manifest-Version": 1,\n"Files": [\n${[...files].map(([p, d]) => `{ "Path": "${p}", "Size": ${d.length}, "Last-Modified": "2024-01-15 10:00:00 GMT", "Checksum-Algorithm": "CRC32C", "Checksum": "${le(crc32c(d))}" }`).join(',\n')}\n],\n`;
+    const manifest = Buffer.from(`${body}"Manifest-Checksum": "${createHash('sha256').update(body).digest('hex')}"}\n`);
+    const tarOf = (content: Map<string, Buffer>) =>
+      archive(
+        header('base/', { type: '5', mode: 0o700 }), header('base/1/', { type: '5', mode: 0o700 }), header('global/', { type: '5', mode: 0o700 }),
+        ...[...content].flatMap(([p, d]) => [header(p, { size: d.length }), padded(d)]),
+        header('backup_manifest', { size: manifest.length }), padded(manifest),
+      );
+    const store = async (tar: Buffer) => {
+      const stream = await storeStream(repo, Readable.from([tar]), undefined, () => {});
+      const t = new Date();
+      const d = await repo.saveBlob('tree', dumpDirTree([{ name: 'base.tar', content: stream.content, size: stream.size, mtime: t }]));
+      const root = await repo.saveBlob('tree', rootTree(d.id, t, 'postgres-base'));
+      await repo.flush();
+      return { snapshot: { tree: root.id }, meta: { file: 'postgres-base/base.tar', manifest: true } as PhysicalMeta };
+    };
+
+    const good = await store(tarOf(files));
+    expect(await checkBaseBackupContent(repo, good.snapshot, good.meta, 'base backup x')).toMatchObject({ files: 4, manifestChecked: true });
+
+    // What the idle-stopped chunk worker did: a stretch of the stream gone, the rest stored as if whole.
+    const whole = tarOf(files);
+    const cut = await store(Buffer.concat([whole.subarray(0, 2000), whole.subarray(2000 + 3539)]));
+    await expect(checkBaseBackupContent(repo, cut.snapshot, cut.meta, 'base backup x')).rejects.toThrow(/^base backup x: (damaged tar header|the base backup's tar stream ends early|not a tar stream)/);
+
+    const changed = new Map(files);
+    changed.set('base/1/1255', Buffer.alloc(3 * 8192, 1));
+    const differs = await store(tarOf(changed));
+    await expect(checkBaseBackupContent(repo, differs.snapshot, differs.meta, 'base backup x')).rejects.toThrow(/base backup x does not match its backup_manifest: base\/1\/1255 has checksum/);
   });
 });

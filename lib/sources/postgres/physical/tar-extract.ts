@@ -46,12 +46,12 @@ const MAX_HELD = 16 * 1024 * 1024;
 const MANIFEST = 'backup_manifest';
 const MAX_MANIFEST = 256 * 1024 * 1024;
 
-type OpenFile = { name: string; handle: Promise<FileHandle>; size: number; crc: number; mtime: number; writes: Promise<unknown>[]; unsynced: number; manifest: Buffer[] | null };
+type OpenFile = { name: string; handle: Promise<FileHandle> | null; size: number; crc: number; mtime: number; writes: Promise<unknown>[]; unsynced: number; manifest: Buffer[] | null };
 
 /** A large file is synced every this many bytes while it is written, so the disk works alongside. */
 const SYNC_EVERY = 32 * 1024 * 1024;
 
-export async function extractTar(source: AsyncIterable<HeldBuffer>, dest: string, opts: ExtractOptions = {}): Promise<ExtractResult> {
+export async function extractTar(source: AsyncIterable<HeldBuffer>, dest: string | null, opts: ExtractOptions = {}): Promise<ExtractResult> {
   const { owner, signal } = opts;
   const result: ExtractResult = { bytes: 0, files: new Map(), entries: 0, manifest: null };
   const header = Buffer.alloc(TAR_BLOCK);
@@ -88,6 +88,7 @@ export async function extractTar(source: AsyncIterable<HeldBuffer>, dest: string
     result.files.set(f.name, { size: f.size, crc32c: f.crc >>> 0 });
     if (f.manifest) result.manifest = Buffer.concat(f.manifest);
     const writes = f.writes;
+    if (!f.handle) return;
     track(
       f.handle.then(async (h) => {
         try {
@@ -110,15 +111,15 @@ export async function extractTar(source: AsyncIterable<HeldBuffer>, dest: string
     result.entries++;
     if (m.type === '5' && (m.name === '' || m.name === '.' || m.name === './')) return; // the archive's root: the data directory itself
     const name = safeName(m.name, symlinks);
-    const path = join(dest, name);
+    const path = join(dest ?? '.', name);
     const mode = m.mode & 0o7777;
     if (m.type === '0' || m.type === '\0') {
-      const handle = track(open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600).then(async (fh) => {
+      const handle = dest === null ? null : track(open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600).then(async (fh) => {
         if (owner) await fh.chown(owner.uid, owner.gid);
         if (mode !== 0o600) await fh.chmod(mode); // as in the archive, whatever the umask
         return fh;
       })) as Promise<FileHandle>;
-      handle.catch(() => {});
+      handle?.catch(() => {});
       const f: OpenFile = { name, handle, size: m.size, crc: 0, mtime: m.mtime, writes: [], unsynced: 0, manifest: name === MANIFEST && m.size <= MAX_MANIFEST ? [] : null };
       if (m.size === 0) finishFile(f);
       else {
@@ -128,7 +129,9 @@ export async function extractTar(source: AsyncIterable<HeldBuffer>, dest: string
       }
       return;
     }
-    if (m.type === '5') {
+    if (dest === null && (m.type === '5' || m.type === '2')) {
+      if (m.type === '2') symlinks.add(name);
+    } else if (m.type === '5') {
       await mkdir(path, { recursive: true, mode: 0o700 });
       await chmod(path, mode || 0o700);
       if (owner) await lchown(path, owner.uid, owner.gid);
@@ -159,12 +162,21 @@ export async function extractTar(source: AsyncIterable<HeldBuffer>, dest: string
           const position = f.size - payloadLeft;
           f.crc = crc32c(piece, f.crc);
           f.manifest?.push(Buffer.from(piece));
+          payloadLeft -= n;
+          off += n;
+          if (!f.handle) {
+            if (payloadLeft === 0) {
+              finishFile(f);
+              file = null;
+            }
+            continue;
+          }
           const w = f.handle.then((h) => writeFully(h, piece, position));
           w.catch(() => {});
           f.writes.push(w);
           writes.push(w);
           f.unsynced += n;
-          if (f.unsynced >= SYNC_EVERY && payloadLeft > n) {
+          if (f.unsynced >= SYNC_EVERY && payloadLeft > 0) {
             // Flush what was written so far while the rest comes: left to the end, the sync of a 1 GB
             // relation file is seconds of disk time after everything else is done.
             f.unsynced = 0;
@@ -177,8 +189,6 @@ export async function extractTar(source: AsyncIterable<HeldBuffer>, dest: string
             f.writes.push(sync);
           }
           writing += n;
-          payloadLeft -= n;
-          off += n;
           if (payloadLeft === 0) {
             finishFile(f);
             file = null;
@@ -216,15 +226,17 @@ export async function extractTar(source: AsyncIterable<HeldBuffer>, dest: string
     if (file || !ended) throw new TarFormatError(`the base backup's tar stream ends early${file ? ` inside ${file.name}` : ' (no end-of-archive marker)'}`);
     while (pending.size > 0) await Promise.race(pending);
     check();
-    for (const d of dirs.reverse()) await utimes(d.path, d.mtime, d.mtime);
-    // The files' names are durable once their directories are synced.
-    await Promise.all([dest, ...dirs.map((d) => d.path)].map(syncDir));
+    if (dest !== null) {
+      for (const d of dirs.reverse()) await utimes(d.path, d.mtime, d.mtime);
+      // The files' names are durable once their directories are synced.
+      await Promise.all([dest, ...dirs.map((d) => d.path)].map(syncDir));
+    }
     return result;
   } finally {
     // Nothing may still write when the caller removes the directory, and no file stays open.
-    if (file) {
+    if (file?.handle) {
       const f = file;
-      track(f.handle.then(async (h) => {
+      track(f.handle!.then(async (h) => {
         await Promise.allSettled(f.writes);
         await h.close();
       }));
