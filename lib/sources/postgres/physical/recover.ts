@@ -1,6 +1,6 @@
 // Point-in-time recovery of a PostgreSQL cluster into a new data directory.
-// 1. The base backup's tar stream is read from the repository and unpacked in this process (tar-extract.ts:
-//    parallel writes, each file's CRC-32C taken as it passes; no temp file).
+// 1. The base backup's tar stream is read from the repository and unpacked in this process (content-check.ts,
+//    tar-extract.ts: parallel writes, each file's CRC-32C taken as it passes; no temp file).
 // 2. Every file is checked against the backup manifest (manifest-check.ts, from those checksums; with SHA
 //    checksums pg_verifybackup reads the files again), before anything is changed.
 // 3. Recovery settings go into postgresql.auto.conf between marker lines: restore_command runs
@@ -18,14 +18,11 @@ import { spawn, spawnSync } from 'node:child_process';
 import { chown, mkdir, readdir, readFile, rm, writeFile, access, appendFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Snapshot } from '../../../repo/snapshot';
-import { findFile } from '../../tree-file';
-import { readHeldContent, type BlobReader } from '../streams';
+import type { BlobReader } from '../streams';
 import { firstLines, runTool } from '../tool';
 import { pgTool } from '../connection';
 import type { BaseBackupEntry } from './format';
-import { checkAgainstManifest, ManifestMismatchError, type ManifestVerdict } from './manifest-check';
-import { TarFormatError } from './tar-header';
-import { extractTar } from './tar-extract';
+import { BaseBackupCheckError, unpackBaseBackup } from './content-check';
 import { parseSegmentName, type ArchivedWal, type WalArchive } from './wal-archive';
 import { prefetchSegments } from './wal-prefetch';
 import type { RecoveryTarget } from './window';
@@ -132,37 +129,25 @@ export async function recoverPostgres(repo: RecoverRepo, base: BaseBackupEntry, 
       ? prefetchSegments(opts.archive, join(dataDir, SPOOL_DIR), previousSegmentName(meta.startWal), 16 * 1024 * 1024, { count: 4, idleExitMs: 0 }).catch(() => null)
       : null;
     report({ phase: 'restore', bytesDone: 0 });
-    const what = `base backup ${base.id.slice(0, 8)}`;
-    const node = await findFile(repo, (base.snapshot as Snapshot).tree, meta.file, what, signal, (m) => new RecoverError(m));
     let done = 0;
-    // With a manifest to check against, each file's CRC-32C verifies its bytes end to end.
-    const endToEnd = meta.manifest && opts.verify !== false;
-    const unpacked = await extractTar(readHeldContent(repo, node.content, signal, { endToEnd }), dataDir, {
+    // 2. Every file is checked against the manifest while unpacking, before anything is changed; those
+    // checks stand for the per-blob hashes. A manifest with SHA checksums: pg_verifybackup reads the
+    // files again.
+    const unpacked = await unpackBaseBackup(repo, base.snapshot as Snapshot, meta, `base backup ${base.id.slice(0, 8)}`, dataDir, {
       owner,
       signal,
+      verify: opts.verify,
+      endToEnd: true,
       onBytes: (n) => {
         done += n;
         report({ phase: 'restore', bytesDone: done });
       },
     }).catch((err: unknown) => {
-      throw err instanceof TarFormatError ? new RecoverError(`${what}: ${err.message}`) : err;
+      throw err instanceof BaseBackupCheckError ? new RecoverError(err.message) : err;
     });
-    if (unpacked.bytes !== node.size) throw new RecoverError(`${what}: read ${unpacked.bytes} bytes of ${meta.file}, expected ${node.size}`);
-
-    // 2. Verify against the manifest before changing any file it lists: from the checksums taken while
-    // unpacking, or (a manifest with SHA checksums) by pg_verifybackup reading the files again.
     if (meta.manifest && opts.verify !== false) {
       report({ phase: 'verify', bytesDone: done });
-      let verdict: ManifestVerdict | null = null;
-      try {
-        verdict = unpacked.manifest ? checkAgainstManifest(unpacked.manifest, unpacked.files, what) : null;
-      } catch (err) {
-        throw err instanceof ManifestMismatchError ? new RecoverError(err.message) : err;
-      }
-      if (verdict === null || verdict === 'other algorithm') {
-        const v = tool('pg_verifybackup', ['--no-parse-wal', '--quiet', `--ignore=${SPOOL_DIR}`, dataDir], `checking ${dataDir} against its backup manifest`);
-        await v.done;
-      }
+      if (!unpacked.manifestChecked) await tool('pg_verifybackup', ['--no-parse-wal', '--quiet', `--ignore=${SPOOL_DIR}`, dataDir], `checking ${dataDir} against its backup manifest`).done;
     }
 
     // 3. Recovery settings.

@@ -132,18 +132,20 @@ describe('extractTar (base backup unpacking)', () => {
   });
 });
 
+/** A manifest as PostgreSQL writes it: its SHA-256 covers every byte before the Manifest-Checksum line. */
+function manifest(files: { path: string; size: number; algorithm?: string; checksum?: string }[]): Buffer {
+  const lines = files.map((f) => `{ "Path": "${f.path}", "Size": ${f.size}, "Last-Modified": "2024-01-15 10:00:00 GMT", "Checksum-Algorithm": "${f.algorithm ?? 'CRC32C'}", "Checksum": "${f.checksum ?? ''}" }`);
+  const body = `{ "PostgreSQL-Backup-Manifest-Version": 1,\n"Files": [\n${lines.join(',\n')}\n],\n"WAL-Ranges": [\n{ "Timeline": 1, "Start-LSN": "0/2000028", "End-LSN": "0/2000100" }\n],\n`;
+  return Buffer.from(`${body}"Manifest-Checksum": "${createHash('sha256').update(body).digest('hex')}"}\n`);
+}
+/** A CRC-32C as the manifest writes it: the hex of its little-endian bytes. */
+const le = (crc: number) => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(crc >>> 0);
+  return b.toString('hex');
+};
+
 describe('checkAgainstManifest', () => {
-  /** A manifest as PostgreSQL writes it: its SHA-256 covers every byte before the Manifest-Checksum line. */
-  function manifest(files: { path: string; size: number; algorithm?: string; checksum?: string }[]): Buffer {
-    const lines = files.map((f) => `{ "Path": "${f.path}", "Size": ${f.size}, "Last-Modified": "2024-01-15 10:00:00 GMT", "Checksum-Algorithm": "${f.algorithm ?? 'CRC32C'}", "Checksum": "${f.checksum ?? ''}" }`);
-    const body = `{ "PostgreSQL-Backup-Manifest-Version": 1,\n"Files": [\n${lines.join(',\n')}\n],\n"WAL-Ranges": [\n{ "Timeline": 1, "Start-LSN": "0/2000028", "End-LSN": "0/2000100" }\n],\n`;
-    return Buffer.from(`${body}"Manifest-Checksum": "${createHash('sha256').update(body).digest('hex')}"}\n`);
-  }
-  const le = (crc: number) => {
-    const b = Buffer.alloc(4);
-    b.writeUInt32LE(crc >>> 0);
-    return b.toString('hex');
-  };
   const label = Buffer.from('START WAL LOCATION: 0/2000028\n');
   const page = Buffer.alloc(8192, 7);
   const restored = new Map([
@@ -195,18 +197,12 @@ describe('checkBaseBackupContent (verify\'s test restore of a base backup)', () 
       ['base/1/1255', Buffer.from(Array.from({ length: 3 * 8192 }, (_, i) => (i * 7) % 256))],
       ['global/pg_control', Buffer.alloc(8192, 9)],
     ]);
-    const le = (crc: number) => {
-      const b = Buffer.alloc(4);
-      b.writeUInt32LE(crc >>> 0);
-      return b.toString('hex');
-    };
-    const body = `{ "PostgreSQL-Backup-Manifest-Version": 1,\n"Files": [\n${[...files].map(([p, d]) => `{ "Path": "${p}", "Size": ${d.length}, "Last-Modified": "2024-01-15 10:00:00 GMT", "Checksum-Algorithm": "CRC32C", "Checksum": "${le(crc32c(d))}" }`).join(',\n')}\n],\n`;
-    const manifest = Buffer.from(`${body}"Manifest-Checksum": "${createHash('sha256').update(body).digest('hex')}"}\n`);
+    const manifestBytes = manifest([...files].map(([path, d]) => ({ path, size: d.length, checksum: le(crc32c(d)) })));
     const tarOf = (content: Map<string, Buffer>) =>
       archive(
         header('base/', { type: '5', mode: 0o700 }), header('base/1/', { type: '5', mode: 0o700 }), header('global/', { type: '5', mode: 0o700 }),
         ...[...content].flatMap(([p, d]) => [header(p, { size: d.length }), padded(d)]),
-        header('backup_manifest', { size: manifest.length }), padded(manifest),
+        header('backup_manifest', { size: manifestBytes.length }), padded(manifestBytes),
       );
     const store = async (tar: Buffer) => {
       const stream = await storeStream(repo, Readable.from([tar]), undefined, () => {});
