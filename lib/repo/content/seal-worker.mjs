@@ -12,13 +12,13 @@
 //   Nothing is structured-cloned either way.
 import { parentPort, workerData } from 'node:worker_threads';
 import { BlobSealer, maxSealedLength } from './seal-core.mjs';
-import { collectEvery } from '../../worker-gc.mjs';
+import { collectEvery } from '../../gc-on-demand.mjs';
 
 if (!parentPort) throw new Error('seal-worker.mjs runs only as a worker thread');
 const port = parentPort;
 const sealer = new BlobSealer(workerData.encKey, workerData.level);
 // Sealing allocates a buffer per 32 KiB piece of the sealed output: collect after every 16 MiB of it
-// (worker-gc.mjs). Counting the plaintext instead collected 20 times too often on well-compressed data
+// (gc-on-demand.mjs). Counting the plaintext instead collected 20 times too often on well-compressed data
 // (a pgbench base backup), ~0.5 s of the seal worker's 2 s.
 const collectGarbage = collectEvery(16 * 1024 * 1024);
 

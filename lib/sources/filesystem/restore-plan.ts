@@ -26,16 +26,22 @@ export interface PlannedDir {
   error?: string;
 }
 
+/** What restoring a regular file needs of its node (restoreFields: the plan keeps no more, a restore holds one per file). */
+export type RestoredFile = Pick<FileNode, 'type' | 'name' | 'mode' | 'uid' | 'gid' | 'mtimeNs' | 'size' | 'content'>;
+
 export interface PlannedLink {
   path: string;
-  node: FileNode;
+  node: RestoredFile;
   parent?: PlannedDir;
 }
 
 export interface PlannedFile extends PlannedLink {
-  /** Later names of the same inode, linked to this file once it is restored. */
+  /** Later names of the same inode, linked to this file once it is restored (NO_LINKS, shared, for most). */
   links: PlannedLink[];
 }
+
+/** The links of every file with one name: one shared empty list instead of ~30k. Never pushed to. */
+const NO_LINKS: PlannedLink[] = [];
 
 export interface PlannedOther {
   path: string;
@@ -141,13 +147,23 @@ class PlanBuilder {
     const inodeKey = (node.links ?? 1) > 1 && node.inode !== undefined ? `${node.dev}:${node.inode}` : undefined;
     const first = inodeKey ? this.firstOfInode.get(inodeKey) : undefined;
     if (first) {
-      first.links.push({ path, node, parent });
+      if (first.links === NO_LINKS) first.links = [];
+      first.links.push({ path, node: restoreFields(node), parent });
       return;
     }
-    const file: PlannedFile = { path, node, parent, links: [] };
+    const file: PlannedFile = { path, node: restoreFields(node), parent, links: NO_LINKS };
     this.result.files.push(file);
     if (inodeKey) this.firstOfInode.set(inodeKey, file);
   }
+}
+
+/**
+ * A file node's fields a restore uses. The decoded node also holds ctime, inode, device and owner names
+ * (~150 bytes a file); the trees it came from are dropped once planned, so these would be all that keeps them.
+ */
+function restoreFields(node: FileNode): RestoredFile {
+  const { type, name, mode, uid, gid, mtimeNs, size, content } = node;
+  return { type, name, mode, uid, gid, mtimeNs, size, content };
 }
 
 /** Decoded trees by id, loaded at most TREE_LOADS_IN_FLIGHT at a time, each once. */

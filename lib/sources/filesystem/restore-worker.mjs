@@ -27,14 +27,14 @@ import { constants, closeSync, fchmodSync, fchownSync, futimesSync, openSync, re
 import { timingSafeEqual } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
 import { BlobIntegrityError, BlobOpener } from '../../repo/content/open-core.mjs';
-import { collectEvery } from '../../worker-gc.mjs';
+import { collectEvery } from '../../gc-on-demand.mjs';
 
 if (!parentPort) throw new Error('restore-worker.mjs runs only as a worker thread');
 const port = parentPort;
 const opener = new BlobOpener(workerData.encKey, workerData.idKey, workerData.largestBlob);
 const isRoot = Boolean(workerData.isRoot);
 const { O_RDWR, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = constants;
-// Decrypting allocates a buffer per 32 KiB piece: collect after every 4 MiB of sealed bytes (worker-gc.mjs;
+// Decrypting allocates a buffer per 32 KiB piece: collect after every 4 MiB of sealed bytes (gc-on-demand.mjs;
 // 16 MiB left ~15 MB more at the 1 GiB bench restore's peak), a full collection every 64 MiB.
 const collectGarbage = collectEvery(4 * 1024 * 1024, { majorEvery: 16 });
 

@@ -25,6 +25,7 @@ import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { chmod, chown, lchown, link, lstat, lutimes, mkdir, open, rm, symlink, utimes, type FileHandle } from 'node:fs/promises';
 import { runLimited, Slots } from '../../concurrency';
+import { collectWhenGrown } from '../../gc-on-demand.mjs';
 import type { MasterKey } from '../../repo/crypto/master-key';
 import type { TreeNode } from '../../repo/tree';
 import { loadAlone, otherCopyMayHelp, readPacks, type BlobSource, type FetchedBlob, type PackReadResult } from './blob-fetcher';
@@ -62,6 +63,7 @@ const UNINDEXED_AT_ONCE = 4;
 const PROGRESS_EVERY_MS = 250;
 
 export async function restoreTree(repo: RestoreRepo, rootTree: string, target: string, opts: RestoreOptions = {}): Promise<RestoreResult> {
+  const stopCollecting = collectWhenGrown(); // the plan stays, the jobs' garbage gets promoted (gc-on-demand.mjs)
   try {
     const plan = await planRestore(repo, rootTree, target, opts.from ?? '/', opts.signal);
     await mkdir(target, { recursive: true });
@@ -69,19 +71,35 @@ export async function restoreTree(repo: RestoreRepo, rootTree: string, target: s
     return await new Restorer(repo, plan, opts).run();
   } catch (err) {
     throw opts.signal?.aborted ? opts.signal.reason : err;
+  } finally {
+    stopCollecting();
   }
 }
 
-/** A regular file restored with data: its temp file, and its pieces once known. */
-interface FileJob extends TempFile {
-  file: PlannedFile;
-  /** Pieces in file order; undefined until known for a file restored blob by blob. */
-  pieces?: Piece[];
+/**
+ * A regular file restored with data: its temp file, and its pieces once known. A class with every field set
+ * in the constructor, and the temp name made on first use: a restore holds one per file from start to end
+ * (each ~490 bytes as a plain object with its name made up front, 15 MB of a 32k-file restore's heap).
+ */
+class FileJob implements TempFile {
+  created = false;
+  failed = false;
   /** Pieces not written yet. */
-  remaining: number;
+  remaining = 0;
   /** Settles once the temp file a worker writes pieces into exists (createTemp). */
-  creating?: Promise<void>;
-  failed: boolean;
+  creating: Promise<void> | undefined = undefined;
+  private tmpName: string | undefined = undefined;
+
+  constructor(
+    readonly file: PlannedFile,
+    private readonly dir: string,
+    /** Pieces in file order; undefined until known for a file restored blob by blob. */
+    public pieces: Piece[] | undefined,
+  ) {}
+
+  get tmp(): string {
+    return (this.tmpName ??= tempNameFor(this.dir, this.file.node.name));
+  }
 }
 
 /** A blob's place in a file. */
@@ -195,12 +213,13 @@ class Restorer {
     const blobByBlob: FileJob[] = [];
     const empty: FileJob[] = [];
     let largestBlob = 0;
-    for (const planned of this.plan.files) {
+    // From here the jobs hold the files, and `targets` the jobs: both let go of each as it is restored,
+    // so the heap shrinks as the restore goes instead of holding every file's plan to the end.
+    for (const planned of this.plan.files.splice(0)) {
       const file = this.withUsableName(planned);
       if (!file) continue;
-      const job: FileJob = { file, tmp: tempNameFor(file.parent?.path ?? this.plan.target, file.node.name), created: false, remaining: 0, failed: false };
+      const job = new FileJob(file, file.parent?.path ?? this.plan.target, this.locatePieces(file.node.content));
       this.unfinished.add(job);
-      job.pieces = this.locatePieces(file.node.content);
       if (!job.pieces) {
         blobByBlob.push(job);
         continue;
@@ -210,9 +229,9 @@ class Restorer {
       for (const piece of job.pieces) largestBlob = Math.max(largestBlob, piece.length);
       let offset = 0;
       for (const piece of job.pieces) {
-        let list = targets.get(piece.id);
-        if (!list) targets.set(piece.id, (list = []));
-        list.push({ job, offset });
+        const list = targets.get(piece.id);
+        if (list) list.push({ job, offset });
+        else targets.set(piece.id, [{ job, offset }]); // a literal: exactly one slot, where push() on [] reserves 17
         offset += piece.length;
       }
     }
@@ -221,7 +240,7 @@ class Restorer {
       for (const job of empty) this.complete(job);
       await readPacks(this.repo, targets.keys(), {
         onRead: (r) => this.restoreRead(r, targets),
-        onUnlocated: async (id) => this.deliver(await loadAlone(this.repo, id, this.signal), targets.get(id)!),
+        onUnlocated: async (id) => this.deliver(await loadAlone(this.repo, id, this.signal), takeTargets(targets, id)),
       }, { signal: this.signal });
       await runLimited(blobByBlob.map((job) => () => this.restoreBlobByBlob(job)), UNINDEXED_AT_ONCE);
     } finally {
@@ -241,16 +260,18 @@ class Restorer {
     if (!r.bytes) {
       for (const { id } of read.blobs) {
         this.signal?.throwIfAborted();
-        await this.deliver(otherCopyMayHelp(r.error) ? await loadAlone(this.repo, id, this.signal) : { id, error: asError(r.error) }, targets.get(id)!);
+        const list = takeTargets(targets, id);
+        await this.deliver(otherCopyMayHelp(r.error) ? await loadAlone(this.repo, id, this.signal) : { id, error: asError(r.error) }, list);
       }
       return;
     }
     const live = (list: Target[]) => list.filter((t) => !t.job.failed);
     const sent = read.blobs.map(({ id, loc }) => {
-      const list = live(targets.get(id)!);
+      const all = takeTargets(targets, id);
+      const list = live(all);
       const whole = list.filter((t) => t.job.pieces!.length === 1);
       const pieces = list.filter((t) => t.job.pieces!.length > 1);
-      return { id, loc, whole, pieces };
+      return { id, loc, all, whole, pieces };
     });
     await Promise.all(sent.flatMap((b) => b.pieces.map((t) => this.createTemp(t.job))));
     for (const b of sent) b.pieces = b.pieces.filter((t) => !t.job.failed); // exactly the writes sent
@@ -267,11 +288,11 @@ class Restorer {
     }));
     const outcomes = await this.pool!.restore(r.bytes, read.packId, jobs);
     for (const [i, out] of outcomes.entries()) {
-      const { id, loc, whole, pieces } = sent[i]!;
+      const { id, loc, all, whole, pieces } = sent[i]!;
       if (out.error !== undefined) {
         // Nothing was written for this blob: its files still wait for it.
         for (const t of whole) t.job.created = false;
-        await this.deliver(out.integrity ? await loadAlone(this.repo, id, this.signal) : { id, error: new Error(out.error) }, targets.get(id)!);
+        await this.deliver(out.integrity ? await loadAlone(this.repo, id, this.signal) : { id, error: new Error(out.error) }, all);
         continue;
       }
       for (const [j, t] of pieces.entries()) {
@@ -309,11 +330,11 @@ class Restorer {
 
   /** Pieces with their lengths from the index; undefined when the index lacks one (offsets unknown). */
   private locatePieces(ids: readonly string[]): Piece[] | undefined {
-    const pieces: Piece[] = [];
-    for (const id of ids) {
+    const pieces = new Array<Piece>(ids.length); // exactly its length: most files have one piece
+    for (const [i, id] of ids.entries()) {
       const loc = this.repo.locateBlob(id);
       if (!loc) return undefined;
-      pieces.push({ id, length: loc.rawLength });
+      pieces[i] = { id, length: loc.rawLength };
     }
     return pieces;
   }
@@ -469,6 +490,13 @@ class Restorer {
     await chmod(dest, node.mode & 0o7777);
     await utimes(dest, mtime, mtime);
   }
+}
+
+/** A blob's places, removed from `targets`: each blob is read once (pack-reads.ts), and its jobs may then go once placed. */
+function takeTargets(targets: Map<string, Target[]>, id: string): Target[] {
+  const list = targets.get(id)!;
+  targets.delete(id);
+  return list;
 }
 
 /** What a restore worker applies to a finished file. */

@@ -1,8 +1,9 @@
-// collectEvery: forced collections, counted by node's own GC performance entries (flag "forced"): a
-// minor one per `everyBytes`, and a full one every `majorEvery`-th time.
+// Forced collections, counted by node's own GC performance entries (flag "forced"). collectEvery: a minor
+// one per `everyBytes`, and a full one every `majorEvery`-th time. collectWhenGrown: a full one when the
+// heap grows, none while it holds steady or once stopped.
 import { constants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { expect, it } from 'vitest';
-import { collectEvery } from './worker-gc.mjs';
+import { collectEvery, collectWhenGrown } from './gc-on-demand.mjs';
 
 async function forcedCollections(run: () => void): Promise<{ minor: number; major: number }> {
   const seen: PerformanceEntry[] = [];
@@ -32,4 +33,23 @@ it('collects once per everyBytes, a full collection every majorEvery-th time', a
 it('makes every collection a full one by default', async () => {
   const counter = collectEvery(100);
   expect(await forcedCollections(() => [100, 50, 50, 99].forEach(counter))).toEqual({ minor: 0, major: 2 });
+});
+
+it('collectWhenGrown forces a full collection once the heap has grown, and none while it holds steady', async () => {
+  const kept: unknown[] = [];
+  let stop = () => {};
+  const counts = await forcedCollections(() => {
+    stop = collectWhenGrown({ growth: 0.1, slackBytes: 4e6, everyMs: 5 });
+  });
+  expect(counts.major).toBe(0); // nothing grew yet
+  const grown = await forcedCollections(() => {
+    for (let i = 0; i < 200_000; i++) kept.push({ i, s: `item ${i}` }); // ~20 MB that stays
+  });
+  expect(grown.major).toBeGreaterThanOrEqual(1);
+  const steady = await forcedCollections(() => {}); // the collection reset its base: the heap holds
+  expect(steady.major).toBe(0);
+  stop();
+  for (let i = 0; i < 200_000; i++) kept.push({ i, s: `more ${i}` });
+  expect((await forcedCollections(() => {})).major).toBe(0); // stopped
+  expect(kept.length).toBe(400_000);
 });
