@@ -2,6 +2,7 @@
 // change detection, archive, flush packs and index, then the snapshot LAST (format §11). Any failure or
 // abort before the snapshot is written leaves no restore point; uploaded packs are reused by the next run.
 import { hostname, userInfo } from 'node:os';
+import { collectWhenGrown } from '../../gc-on-demand.mjs';
 import type { Lock } from '../../repo/lock';
 import type { Repository } from '../../repo/repository';
 import { latestSnapshotFor, type Snapshot, type SourceKind } from '../../repo/snapshot';
@@ -29,6 +30,9 @@ export async function backupFilesystem(repo: Repository, opts: FilesystemBackupO
   const paths = normalizeRoots(opts.paths);
   repo.startWorkers(); // their start-up overlaps the snapshot listing and the first directories
   const lock = opts.lock ?? (await repo.lock('backup', { signal: opts.signal }));
+  // The chunks' and files' messages to and from the workers get promoted and pile up in the old space
+  // (a 2 GiB first backup's heap went from 30 to 85 MB in its last 10 s, ~20 MB of it live): gc-on-demand.mjs.
+  const stopCollecting = collectWhenGrown();
   const signal = opts.signal ? AbortSignal.any([opts.signal, lock.signal]) : lock.signal;
   try {
     const parent = opts.full ? undefined : latestSnapshotFor(await repo.listSnapshots(signal), { source: opts.source, paths, hostname: hostname() });
@@ -67,6 +71,7 @@ export async function backupFilesystem(repo: Repository, opts: FilesystemBackupO
     await repo.content.abort(err).catch(() => {});
     throw err;
   } finally {
+    stopCollecting();
     if (!opts.lock) await lock.release().catch(() => {});
   }
 }
