@@ -40,10 +40,11 @@ export function readPassword(opts: { passwordFile?: string }, env = process.env,
   return value;
 }
 
-export async function openRepo(opts: GlobalOptions): Promise<{ repo: Repository; close: () => void }> {
+/** `startWorkers`: for commands that store data (OpenOptions.startWorkers). */
+export async function openRepo(opts: GlobalOptions, { startWorkers = false } = {}): Promise<{ repo: Repository; close: () => void }> {
   const { store, close } = openStore(opts);
   try {
-    const repo = await Repository.open(store, { passphrase: readPassword(opts) }, { cacheRoot: cacheRootFor(opts), listEarly: true });
+    const repo = await Repository.open(store, { passphrase: readPassword(opts) }, { cacheRoot: cacheRootFor(opts), listEarly: true, startWorkers });
     return { repo, close };
   } catch (err) {
     close();

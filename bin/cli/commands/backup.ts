@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { Lock } from '../../../lib/repo/lock';
 import { backupFilesystem } from '../../../lib/sources/filesystem/backup';
+import { dirLister } from '../../../lib/sources/filesystem/dir-lister';
 import { globRoot } from '../../../lib/sources/filesystem/excludes';
 import { openRepo, type GlobalOptions } from '../context';
 import { describeError, EXIT, UsageError } from '../errors';
@@ -31,7 +32,8 @@ export function registerBackup(program: Command, globals: () => GlobalOptions) {
       if (paths.length === 0) throw new UsageError('nothing to back up: give one or more paths (or --path)');
       if (cmd.sourceKind !== 'filesystem' && cmd.sourceKind !== 'config') throw new UsageError(`--source-kind must be filesystem or config, got "${cmd.sourceKind}"`);
       staleUploadAge(); // a bad LIFEBOAT_STALE_UPLOAD_AGE is a usage error before anything is opened
-      const { repo, close } = await openRepo(opts);
+      dirLister().start(); // boots while the key and index are read; the walk's first listing needs it
+      const { repo, close } = await openRepo(opts, { startWorkers: true });
       const progress = new ProgressLine('backup');
       const interrupt = abortOnSignals();
       let lock: Lock | undefined;
