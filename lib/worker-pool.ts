@@ -100,10 +100,10 @@ export class WorkerPool {
     return promise as Promise<R>;
   }
 
-  /** Starts one worker now if none runs (it boots while the caller does other work); idle-stops as usual. */
-  start(): void {
-    if (this.broken || this.slots.length > 0) return;
-    this.spawn();
+  /** Starts workers now until `count` run (they boot while the caller does other work); idle-stop as usual. */
+  start(count = 1): void {
+    if (this.broken || this.slots.length >= Math.min(count, this.workers)) return;
+    while (this.slots.length < Math.min(count, this.workers)) this.spawn();
     this.armIdleTimer();
   }
 

@@ -68,6 +68,7 @@ function counted(repo: Repository, onRead?: () => void) {
       return repo.loadBlob(id, signal);
     },
     masterKey: repo.masterKey,
+    config: repo.config,
   };
   return { repo: wrapped, calls };
 }

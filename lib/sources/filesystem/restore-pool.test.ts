@@ -113,3 +113,16 @@ describe('restore workers', () => {
     await expect(pool.restore(Buffer.alloc(10), 'p', [])).rejects.toThrow(/SharedArrayBuffer/);
   });
 });
+
+it('start() boots every worker before the first job and keeps them past their idle time until closed', async () => {
+  const early = new RestorePool(key, { workers: 2, isRoot: false, largestBlob: 1024 });
+  try {
+    early.start();
+    expect(early.running).toBe(2);
+    await new Promise((r) => setTimeout(r, 1500)); // longer than the pool's idle time (1 s)
+    expect(early.running).toBe(2);
+  } finally {
+    await early.close();
+  }
+  expect(early.running).toBe(0);
+});

@@ -132,6 +132,20 @@ export class RestorePool {
     return { out: reply.out, results };
   }
 
+  /** Worker threads running now. */
+  get running(): number {
+    return this.pool.running;
+  }
+
+  /**
+   * Boots every worker now (each takes ~0.25 s of a core), and keeps them until close(): a restore starts
+   * them before it reads the trees, which may take longer than their idle time.
+   */
+  start(): void {
+    this.pool.start(this.pool.workers);
+    this.pool.hold();
+  }
+
   close(): Promise<void> {
     return this.pool.close();
   }
