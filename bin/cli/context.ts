@@ -40,11 +40,10 @@ export function readPassword(opts: { passwordFile?: string }, env = process.env,
   return value;
 }
 
-/** `startWorkers`: for commands that store data (OpenOptions.startWorkers). */
-export async function openRepo(opts: GlobalOptions, { startWorkers = false } = {}): Promise<{ repo: Repository; close: () => void }> {
+export async function openRepo(opts: GlobalOptions): Promise<{ repo: Repository; close: () => void }> {
   const { store, close } = openStore(opts);
   try {
-    const repo = await Repository.open(store, { passphrase: readPassword(opts) }, { cacheRoot: cacheRootFor(opts), listEarly: true, startWorkers });
+    const repo = await Repository.open(store, { passphrase: readPassword(opts) }, { cacheRoot: cacheRootFor(opts), listEarly: true });
     return { repo, close };
   } catch (err) {
     close();

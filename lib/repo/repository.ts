@@ -30,11 +30,6 @@ export type OpenOptions = {
    * otherwise waits for them one after the other.
    */
   listEarly?: boolean;
-  /**
-   * Boot the chunk and seal workers as soon as the key is open, while the index loads (a backup). Each
-   * takes ~0.3 s of a core to start; started with the backup itself, a 5% re-backup's walk waited for them.
-   */
-  startWorkers?: boolean;
 };
 
 /** Tree packs larger than this are not fetched whole into the cache (only a huge single tree makes one). */
@@ -79,11 +74,8 @@ export class Repository {
     const onPackStored = treeCache && ((pack: { id: string; bytes: Buffer; entries: readonly { type: string }[] }) => {
       if (pack.entries.length > 0 && pack.entries.every((e) => e.type === 'tree')) track(cacheWrites, treeCache.putPack(pack.id, pack.bytes));
     });
-    const content = new ContentStore(cached, o.masterKey, { packTargetSize: o.config.packTargetSize, compressionLevel: o.config.compression.level, onPackStored });
-    const repo = new Repository(cached, o.id, o.config, o.masterKey, o.slotId, content, treeCache, cacheWrites);
-    if (opts.startWorkers) repo.startWorkers();
-    await content.load(opts.signal);
-    return repo;
+    const content = await ContentStore.create(cached, o.masterKey, { packTargetSize: o.config.packTargetSize, compressionLevel: o.config.compression.level, onPackStored }, opts.signal);
+    return new Repository(cached, o.id, o.config, o.masterKey, o.slotId, content, treeCache, cacheWrites);
   }
 
   get masterKey(): MasterKey {

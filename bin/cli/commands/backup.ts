@@ -33,7 +33,7 @@ export function registerBackup(program: Command, globals: () => GlobalOptions) {
       if (cmd.sourceKind !== 'filesystem' && cmd.sourceKind !== 'config') throw new UsageError(`--source-kind must be filesystem or config, got "${cmd.sourceKind}"`);
       staleUploadAge(); // a bad LIFEBOAT_STALE_UPLOAD_AGE is a usage error before anything is opened
       dirLister().start(); // boots while the key and index are read; the walk's first listing needs it
-      const { repo, close } = await openRepo(opts, { startWorkers: true });
+      const { repo, close } = await openRepo(opts);
       const progress = new ProgressLine('backup');
       const interrupt = abortOnSignals();
       let lock: Lock | undefined;

@@ -28,7 +28,6 @@ export type BackupResult = { snapshotId: string; snapshot: Snapshot };
 export async function backupFilesystem(repo: Repository, opts: FilesystemBackupOptions): Promise<BackupResult> {
   const startTime = new Date();
   const paths = normalizeRoots(opts.paths);
-  repo.startWorkers(); // their start-up overlaps the snapshot listing and the first directories
   const lock = opts.lock ?? (await repo.lock('backup', { signal: opts.signal }));
   // The chunks' and files' messages to and from the workers get promoted and pile up in the old space
   // (a 2 GiB first backup's heap went from 30 to 85 MB in its last 10 s, ~20 MB of it live): gc-on-demand.mjs.
@@ -36,6 +35,10 @@ export async function backupFilesystem(repo: Repository, opts: FilesystemBackupO
   const signal = opts.signal ? AbortSignal.any([opts.signal, lock.signal]) : lock.signal;
   try {
     const parent = opts.full ? undefined : latestSnapshotFor(await repo.listSnapshots(signal), { source: opts.source, paths, hostname: hostname() });
+    // A first or full backup reads every file: its workers boot while the first directories are listed. A
+    // re-backup starts them when a changed file needs them: each takes ~0.25 s of a core to boot, and an
+    // unchanged 1 GiB re-backup ran 1.7-2.0 s without them against 2.1-3.4 s with (5% changed: no slower).
+    if (!parent) repo.startWorkers();
     const { tree, summary } = await archive(repo, {
       paths,
       excludes: opts.excludes,
