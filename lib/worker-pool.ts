@@ -102,8 +102,9 @@ export class WorkerPool {
 
   /** Starts workers now until `count` run (they boot while the caller does other work); idle-stop as usual. */
   start(count = 1): void {
-    if (this.broken || this.slots.length >= Math.min(count, this.workers)) return;
-    while (this.slots.length < Math.min(count, this.workers)) this.spawn();
+    const wanted = Math.min(count, this.workers);
+    if (this.broken || this.slots.length >= wanted) return;
+    while (this.slots.length < wanted) this.spawn();
     this.armIdleTimer();
   }
 

@@ -63,11 +63,13 @@ const OTHERS_AT_ONCE = 8;
 /** Files with a blob the index does not list are restored blob by blob (loadBlob); this many at once. */
 const UNINDEXED_AT_ONCE = 4;
 const PROGRESS_EVERY_MS = 250;
+/** Owners are restored only by root (here and on the workers). */
+const IS_ROOT = process.getuid?.() === 0;
 
 export async function restoreTree(repo: RestoreRepo, rootTree: string, target: string, opts: RestoreOptions = {}): Promise<RestoreResult> {
   const stopCollecting = collectWhenGrown(); // the plan stays, the jobs' garbage gets promoted (gc-on-demand.mjs)
   // The workers boot while the trees are read (started after, the restore waited ~0.3 s for them).
-  const pool = new RestorePool(repo.masterKey, { workers: opts.workers, isRoot: process.getuid?.() === 0, largestBlob: repo.config.chunker.maxSize });
+  const pool = new RestorePool(repo.masterKey, { workers: opts.workers, isRoot: IS_ROOT, largestBlob: repo.config.chunker.maxSize });
   pool.start();
   try {
     const plan = await planRestore(repo, rootTree, target, opts.from ?? '/', opts.signal);
@@ -114,7 +116,6 @@ type Target = { job: FileJob; offset: number };
 class Restorer {
   readonly result: RestoreResult = { files: 0, dirs: 0, bytes: 0, verifiedFiles: 0, errors: [], warnings: [] };
   private readonly signal: AbortSignal | undefined;
-  private readonly isRoot = process.getuid?.() === 0;
   private readonly openFiles = new OpenFiles(OPEN_FILES);
   private readonly verifying = new Slots(VERIFYING);
   /** Completed files being checked and put in place. */
@@ -485,7 +486,7 @@ class Restorer {
 
   private async applyMetadata(node: TreeNode, dest: string): Promise<void> {
     const mtime = mtimeSeconds(node);
-    if (this.isRoot && node.uid !== undefined && node.gid !== undefined) {
+    if (IS_ROOT && node.uid !== undefined && node.gid !== undefined) {
       if (node.type === 'symlink') await lchown(dest, node.uid, node.gid);
       else await chown(dest, node.uid, node.gid);
     }
