@@ -31,10 +31,11 @@
 import { createHmac } from 'node:crypto';
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
+import { jobPort } from '../../worker-jobs.mjs';
 import { WasmChunkCutter } from './fastcdc-wasm.mjs';
 
 if (!parentPort) throw new Error('chunk-worker.mjs runs only as a worker thread');
-const port = parentPort;
+const port = jobPort(parentPort); // batches from WorkerPool come apart here
 const { gear, params, maskS, maskL } = workerData;
 const idKey = Buffer.from(workerData.idKey);
 // A chunk of a file gets an ArrayBuffer of its own, so it can be transferred without dragging a pool slab

@@ -11,19 +11,31 @@ export class TreeFormatError extends Error {
   name = 'TreeFormatError';
 }
 
-/** UTF-8 byte order of two names (what S3 and §9 use; differs from JS `<` for characters beyond the BMP). */
+/**
+ * UTF-8 byte order of two names (what S3 and §9 use; differs from JS `<` for characters beyond the BMP).
+ * Up to the first differing UTF-16 unit the names are equal; when both units there are below the
+ * surrogates, they are whole characters and order the names as their UTF-8 bytes do. Only otherwise are
+ * the names encoded (this runs for every node of every tree encoded or decoded).
+ */
 export function compareNames(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x < 0xd800 && y < 0xd800) return x < y ? -1 : 1;
+    return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+  }
+  return a.length === b.length ? 0 : a.length < b.length ? -1 : 1;
 }
 
 export function encodeTree(tree: Tree): Buffer {
-  const nodes = validate(tree, 'tree to encode').nodes;
-  const keyed = nodes.map((node) => ({ node, key: Buffer.from(node.name, 'utf8') }));
-  keyed.sort((a, b) => Buffer.compare(a.key, b.key));
-  for (let i = 1; i < keyed.length; i++) {
-    if (keyed[i - 1]!.key.equals(keyed[i]!.key)) throw new TreeFormatError(`tree to encode: duplicate name ${JSON.stringify(keyed[i]!.node.name)}`);
+  const nodes = [...validate(tree, 'tree to encode').nodes].sort((a, b) => compareNames(a.name, b.name));
+  for (let i = 1; i < nodes.length; i++) {
+    if (nodes[i - 1]!.name === nodes[i]!.name) throw new TreeFormatError(`tree to encode: duplicate name ${JSON.stringify(nodes[i]!.name)}`);
   }
-  return Buffer.from(JSON.stringify({ nodes: keyed.map((k) => canonicalNode(k.node)) }), 'utf8');
+  // The key list makes JSON.stringify write each node's fields in NODE_KEY_ORDER (and only those), skipping undefined ones.
+  return Buffer.from(JSON.stringify({ nodes }, CANONICAL_KEYS), 'utf8');
 }
 
 /** Parses and validates a tree blob's plaintext; `what` names the blob in errors (e.g. "tree 3fa2…"). */
@@ -52,12 +64,7 @@ function validate(value: unknown, what: string): Tree {
   throw new TreeFormatError(`${what}: invalid tree: ${describeTreeIssues(parsed.error, value)}`);
 }
 
-function canonicalNode(node: TreeNode): Record<string, unknown> {
-  const source = node as Record<string, unknown>;
-  const out: Record<string, unknown> = {};
-  for (const k of NODE_KEY_ORDER) if (source[k] !== undefined) out[k] = source[k];
-  return out;
-}
+const CANONICAL_KEYS = ['nodes', ...NODE_KEY_ORDER];
 
 /** "node 3 ("a.txt") content: message; ..." with the node's name when the input has one. */
 function describeTreeIssues(error: z.ZodError, input: unknown): string {

@@ -15,10 +15,11 @@
 // could not be lstat'ed (vanished, permission) or stored (size beyond 2^53).
 import { lstatSync, readdirSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
+import { jobPort } from '../../worker-jobs.mjs';
 import { fileStatOf } from '../../repo/tree/file-stat.mjs';
 
 if (!parentPort) throw new Error('dir-list-worker.mjs runs only as a worker thread');
-const port = parentPort;
+const port = jobPort(parentPort); // batches from WorkerPool come apart here
 
 /** @param {unknown} err */
 const describe = (err) => {

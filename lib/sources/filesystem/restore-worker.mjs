@@ -26,11 +26,12 @@
 import { constants, closeSync, fchmodSync, fchownSync, futimesSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { timingSafeEqual } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
+import { jobPort } from '../../worker-jobs.mjs';
 import { BlobIntegrityError, BlobOpener } from '../../repo/content/open-core.mjs';
 import { collectEvery } from '../../gc-on-demand.mjs';
 
 if (!parentPort) throw new Error('restore-worker.mjs runs only as a worker thread');
-const port = parentPort;
+const port = jobPort(parentPort); // batches from WorkerPool come apart here
 const opener = new BlobOpener(workerData.encKey, workerData.idKey, workerData.largestBlob);
 const isRoot = Boolean(workerData.isRoot);
 const { O_RDWR, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = constants;

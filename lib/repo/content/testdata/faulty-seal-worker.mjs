@@ -13,14 +13,17 @@ let jobs = 0;
 const on = parentPort.on.bind(parentPort);
 parentPort.on = (event, listener) => {
   if (event !== 'message') return on(event, listener);
-  return on('message', (job) => {
-    if (delay > 0) Atomics.wait(sleeper, 0, 0, delay);
-    if (++jobs > after) {
-      if (mode === 'job-error') job.length = -1; // the real worker's seal throws a RangeError and replies with it
-      else if (mode === 'exit') process.exit(3);
-      else if (mode === 'throw') throw new Error('injected crash in the seal worker');
+  // Jobs come alone or in a batch (worker-pool.ts); a batch's jobs are faulted and handled one by one.
+  return on('message', (m) => {
+    for (const job of Array.isArray(m?.batch) ? m.batch : [m]) {
+      if (delay > 0) Atomics.wait(sleeper, 0, 0, delay);
+      if (++jobs > after) {
+        if (mode === 'job-error') job.length = -1; // the real worker's seal throws a RangeError and replies with it
+        else if (mode === 'exit') process.exit(3);
+        else if (mode === 'throw') throw new Error('injected crash in the seal worker');
+      }
+      listener(job);
     }
-    listener(job);
   });
 };
 
