@@ -87,7 +87,7 @@ export class Repository {
     return this.chunker().chunks(source, signal);
   }
 
-  /** A file of at most `limit` bytes read whole and hashed as one chunk on a worker thread. */
+  /** A file of at most `limit` bytes read whole and hashed as one chunk (on the reader thread once startWorkers booted it). */
   smallFile(path: string, limit: number): Promise<SmallFile> {
     return this.chunker().smallFile(path, limit);
   }

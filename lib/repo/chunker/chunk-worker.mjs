@@ -28,11 +28,13 @@
 //        or { seq, tooLarge: true } when it holds more than `limit` bytes, or grew while being read (the
 //        caller reads it as a stream instead)
 //        or { seq, error: { name, message, code } } (ENOENT, EACCES, ELOOP...: the message is node's)
+//   in:  { seq, ping: true }  out: { seq }  (the reader has booted)
 import { createHmac } from 'node:crypto';
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, openSync, readSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { jobPort } from '../../worker-jobs.mjs';
 import { WasmChunkCutter } from './fastcdc-wasm.mjs';
+import { readSmallFileSync } from './small-file.mjs';
 
 if (!parentPort) throw new Error('chunk-worker.mjs runs only as a worker thread');
 const port = jobPort(parentPort); // batches from WorkerPool come apart here
@@ -60,7 +62,6 @@ function ringAlloc(r, size) {
 /** Where the ring's head was right after each ring chunk: releasing that chunk frees the ring up to there. */
 const ringEnds = new WeakMap();
 
-const probe = Buffer.alloc(1);
 /** @typedef {{ sab: SharedArrayBuffer, size: number, head: number, consumed: number }} Ring */
 /** @typedef {{ cutter: WasmChunkCutter, fd: number | undefined, eof: boolean, failed: boolean, ring: Ring | undefined }} Stream */
 /** @type {Map<number, Stream>} */
@@ -75,32 +76,18 @@ const describe = (err) => {
   return { name: e?.name ?? 'Error', message: e?.message ?? String(err), stack: e?.stack };
 };
 
-port.on('message', (m) => (m.file === undefined ? cut(m) : readSmallFile(m)));
+port.on('message', (m) => (m.ping ? port.postMessage({ seq: m.seq }) : m.file === undefined ? cut(m) : readSmallFile(m)));
 
-/**
- * Small files are read here with synchronous calls: through promises on the storing thread, open, fstat,
- * read and close cost ~30 µs of its time each, most of a many-small-files backup's main thread.
- * @param {{ seq: number, file: string, limit: number }} m
- */
+/** @param {{ seq: number, file: string, limit: number }} m */
 function readSmallFile(m) {
   const { seq } = m;
-  let fd;
   try {
-    fd = openSync(m.file, constants.O_RDONLY | constants.O_NOFOLLOW);
-    const size = fstatSync(fd).size;
-    if (size > m.limit) return port.postMessage({ seq, tooLarge: true });
-    const buf = Buffer.allocUnsafeSlow(size);
-    let length = 0;
-    for (let n; length < size && (n = readSync(fd, buf, length, size - length, null)) > 0; ) length += n;
-    // A file that grew since fstat is read as a stream instead.
-    if (readSync(fd, probe, 0, 1, null) > 0) return port.postMessage({ seq, tooLarge: true });
-    const id = new Uint8Array(createHmac('sha256', idKey).update(buf.subarray(0, length)).digest());
-    port.postMessage({ seq, bytes: buf.buffer, length, id }, [buf.buffer]);
+    const r = readSmallFileSync(m.file, m.limit, idKey);
+    if (r === 'too large') return port.postMessage({ seq, tooLarge: true });
+    port.postMessage({ seq, bytes: r.data.buffer, length: r.data.length, id: new Uint8Array(r.id) }, [r.data.buffer]);
   } catch (err) {
     const e = /** @type {NodeJS.ErrnoException} */ (err);
     port.postMessage({ seq, error: { name: e?.name ?? 'Error', message: e?.message ?? String(err), code: e?.code } });
-  } finally {
-    if (fd !== undefined) closeSync(fd);
   }
 }
 
