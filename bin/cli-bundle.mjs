@@ -79,6 +79,10 @@ export async function ensureCliBundle(root) {
     // package.json and lexing hundreds of small CommonJS modules on every start cost more than compiling
     // them. Native addons, packages with optional native parts and the catalog's stack stay external.
     external: BUNDLE_EXTERNAL,
+    // ES module builds first (the AWS SDK ships both, as AWS advises for bundling): the CommonJS builds'
+    // interop (esbuild's __toESM copying every export) cost ~50 ms of each command's start, and the bundle
+    // shrinks from 3.2 to 2.7 MB.
+    mainFields: ['module', 'main'],
     // Bundled CommonJS code calls require() for node builtins; ESM output has no require of its own.
     banner: { js: "import { createRequire as __lifeboatCreateRequire } from 'node:module'; const require = __lifeboatCreateRequire(import.meta.url);" },
     plugins: [keepImportMetaUrl(root)],

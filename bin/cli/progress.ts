@@ -1,5 +1,6 @@
 // A single progress line on stderr, redrawn in place, only when stderr is a terminal (cron logs and pipes
-// get nothing but the final summary). Throttled to 5 updates a second.
+// get nothing but the final summary). Throttled to 5 updates a second, except that the first figures with
+// a total are drawn at once (a short backup's only line was otherwise the one before the totals were known).
 export type ProgressFigures = { done: number; total?: number; filesDone?: number; filesTotal?: number; label?: string };
 
 export { formatBytes } from '../../lib/format';
@@ -8,6 +9,7 @@ import { formatBytes } from '../../lib/format';
 export class ProgressLine {
   private last = 0;
   private shown = false;
+  private hadTotal = false;
   private readonly started = Date.now();
 
   constructor(
@@ -16,7 +18,9 @@ export class ProgressLine {
   ) {}
 
   update(p: ProgressFigures, force = false) {
-    if (!this.out.isTTY || (!force && Date.now() - this.last < 200)) return;
+    const firstTotal = p.total !== undefined && !this.hadTotal;
+    if (!this.out.isTTY || (!force && !firstTotal && Date.now() - this.last < 200)) return;
+    this.hadTotal ||= p.total !== undefined;
     this.last = Date.now();
     const secs = (Date.now() - this.started) / 1000;
     const pct = p.total ? ` ${Math.min(100, (100 * p.done) / p.total).toFixed(1)}%` : '';
