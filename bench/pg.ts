@@ -20,7 +20,7 @@
 // LIFEBOAT_S3_CA_FILE). Prints wall times, ratios (Lifeboat / pgBackRest; target <= 1.0), peak RSS, CPU
 // and repository size. apt-installs pgbackrest when missing (root). Everything is removed at the end.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chownSync, closeSync, existsSync, fdatasyncSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,7 +28,7 @@ import pg from 'pg';
 import { ensurePostgres as ensurePostgresJs } from '../scripts/services/postgres.mjs';
 import { startRgw as startRgwJs } from '../scripts/services/rgw.mjs';
 import { aptInstall, freePort, isRoot, which } from '../scripts/services/util.mjs';
-import { check, killRunning, measure, type Measured } from './measure';
+import { check, killRunning, measure, warmDisk, type Measured } from './measure';
 import type { Rgw } from './storage';
 import { lifeboatCommand } from './tools';
 
@@ -51,22 +51,6 @@ const log = (m: string) => process.stderr.write(`[pg-bench] ${m}\n`);
  * whichever tool runs first after a big write pays for it.
  */
 const settle = () => execFileSync('sync');
-
-/** Writes `bytes` of zeros under `dir`, syncs and deletes them, so no tool's writes are the disk's first to those blocks. */
-function warmDisk(dir: string, bytes: number): void {
-  const t = Date.now();
-  const file = join(dir, 'disk-warm-up');
-  const chunk = Buffer.alloc(16 * MiB);
-  const fd = openSync(file, 'w');
-  try {
-    for (let done = 0; done < bytes; done += chunk.length) writeSync(fd, chunk);
-    fdatasyncSync(fd);
-  } finally {
-    closeSync(fd);
-    rmSync(file, { force: true });
-  }
-  log(`disk warm-up: ${(bytes / MiB / 1024).toFixed(1)} GiB written, synced and deleted in ${((Date.now() - t) / 1000).toFixed(1)} s`);
-}
 
 function parseArgs(argv: string[]): Options {
   const o: Options = { scale: 60, storages: ['local', 's3'], json: false };
@@ -238,7 +222,7 @@ async function main() {
     await sql(port, 'CHECKPOINT');
     const dbBytes = Number((await sql(port, 'SELECT sum(pg_database_size(oid))::bigint AS n FROM pg_database')).rows[0].n);
     log(`loaded ${(dbBytes / MiB).toFixed(0)} MiB in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
-    warmDisk(work, 3 * dbBytes);
+    warmDisk(work, 3 * dbBytes, log);
     const archive = [
       ...o.storages.map((s) => `${process.execPath} ${CLI} --env-file ${envFile(s)} wal-push %p`),
       `pgbackrest --config=${pgbrConf} --stanza=bench archive-push %p`,

@@ -21,7 +21,7 @@ import { startRgw as startRgwJs } from '../scripts/services/rgw.mjs';
 import { freePort } from '../scripts/services/util.mjs';
 import { runPrimitives, s3Ceiling, s3Latency, type S3Ceiling } from './ceilings';
 import { changeFiles, compareManifests, generateCorpus, manifest } from './corpus';
-import { check, killRunning, machineCpu, measure, serverCpuSeconds } from './measure';
+import { check, killRunning, machineCpu, measure, serverCpuSeconds, warmDisk } from './measure';
 import { summarizeProfile } from './profile';
 import { MiB, render, verdicts, type Results, type SizeRun, type StepName, type StepResult, type ToolStep } from './report';
 import { bucketUsage, counterDelta, dropBucket, rgwCounters, type Rgw } from './storage';
@@ -160,6 +160,7 @@ async function runSize(rgw: Rgw, work: string, opts: Options, size: number, inde
   const corpus = generateCorpus(corpusDir, { size, seed: opts.seed + index, repoRoot });
   const generateS = (performance.now() - g0) / 1000;
   log(`corpus: ${corpus.mix.files} files, ${(corpus.mix.bytes / MiB).toFixed(0)} MiB in ${generateS.toFixed(1)} s`);
+  warmDisk(work, 3 * corpus.mix.bytes, log); // both restores then write into blocks the disk has seen
   const tag = `${Date.now().toString(36)}-${index}`;
   const tools: Record<ToolName, Tool> = {
     lifeboat: lifeboat({ repoRoot, rgw, bucket: `bench-lifeboat-${tag}`, password: PASSWORD, tmpDir: work }),
