@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { chmod, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -59,23 +60,33 @@ describe('ChunkPool (chunking and content ids on worker threads)', () => {
       expect(b.map(({ length, id }) => ({ length, id }))).toEqual(expected(other));
       expect(empty).toEqual([]);
 
+      // Small files: read on this thread until the reader is started and has booted, then on the reader;
+      // either way the same bytes, ids and errors (node's, with their codes; a symlink is not followed).
       const small = sourceLikeText(300 * 1024, 8);
       await writeFile(join(dir, 'small'), small);
-      const got = await pool.smallFile(join(dir, 'small'), 512 * 1024);
-      expect(got).not.toBe('too large');
-      if (got === 'too large') return;
-      expect(got.data.equals(small)).toBe(true);
-      expect(got.rawId.toString('hex')).toBe(hmac(small));
-      expect(got.data.buffer.byteLength).toBe(small.length); // owns its buffer: handed to a seal worker as is
-      expect(await pool.smallFile(join(dir, 'small'), 100 * 1024)).toBe('too large');
       await writeFile(join(dir, 'empty'), '');
-      expect(await pool.smallFile(join(dir, 'empty'), 10)).toMatchObject({ data: Buffer.alloc(0) });
-
-      // Errors are node's, with their codes; a symlink is not followed.
       await symlink(join(dir, 'small'), join(dir, 'link'));
-      await expect(pool.smallFile(join(dir, 'link'), 512 * 1024)).rejects.toMatchObject({ code: 'ELOOP' });
+      execFileSync('mkfifo', [join(dir, 'fifo')]);
+      for (const where of ['this thread', 'the reader']) {
+        if (where === 'the reader') {
+          pool.start();
+          for (let i = 0; i < 200 && !pool.readerReady; i++) await new Promise((r) => setTimeout(r, 10));
+        }
+        expect(pool.readerReady, where).toBe(where === 'the reader');
+        const got = await pool.smallFile(join(dir, 'small'), 512 * 1024);
+        expect(got).not.toBe('too large');
+        if (got === 'too large') return;
+        expect(got.data.equals(small)).toBe(true);
+        expect(got.rawId.toString('hex')).toBe(hmac(small));
+        expect(got.data.buffer.byteLength).toBe(small.length); // owns its buffer: handed to a seal worker as is
+        expect(await pool.smallFile(join(dir, 'small'), 100 * 1024)).toBe('too large');
+        expect(await pool.smallFile(join(dir, 'empty'), 10)).toMatchObject({ data: Buffer.alloc(0) });
+        await expect(pool.smallFile(join(dir, 'link'), 512 * 1024)).rejects.toMatchObject({ code: 'ELOOP' });
+        await expect(pool.smallFile(join(dir, 'gone'), 10)).rejects.toThrow(/ENOENT: no such file or directory, open/);
+        // A file swapped for a FIFO since it was listed is refused, not waited on (open would block).
+        await expect(pool.smallFile(join(dir, 'fifo'), 10)).rejects.toThrow(/no longer a regular file/);
+      }
       await expect(collect(pool.chunks({ path: join(dir, 'link') }))).rejects.toMatchObject({ code: 'ELOOP' });
-      await expect(pool.smallFile(join(dir, 'gone'), 10)).rejects.toThrow(/ENOENT: no such file or directory, open/);
       await expect(collect(pool.chunks({ path: join(dir, 'gone') }))).rejects.toThrow(/ENOENT/);
       if (process.getuid?.() !== 0) {
         await chmod(join(dir, 'a'), 0o000);

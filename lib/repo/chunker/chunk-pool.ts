@@ -217,6 +217,11 @@ export class ChunkPool {
     return { data: Buffer.from(r.bytes, 0, r.length), rawId: Buffer.from(r.id.buffer, r.id.byteOffset, 32) };
   }
 
+  /** Small files go to the reader thread (it was started and has booted), not read on the calling thread. */
+  get readerReady(): boolean {
+    return this.readers.warm;
+  }
+
   /** Starts the small-file reader and a chunk worker ahead of the first file. */
   start(): void {
     // The reader is warm (smallFile uses it) once it answered this ping; it idle-stops like every worker.

@@ -16,9 +16,12 @@ const probe = Buffer.alloc(1);
  * @returns {{ data: Buffer, id: Buffer } | 'too large'}
  */
 export function readSmallFileSync(path, limit, idKey) {
-  const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  // O_NONBLOCK: a file swapped for a FIFO since it was listed must not block this thread in open().
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   try {
-    const size = fstatSync(fd).size;
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw Object.assign(new Error(`${path} is no longer a regular file`), { code: 'EFTYPE' });
+    const size = st.size;
     if (size > limit) return 'too large';
     const buf = Buffer.allocUnsafeSlow(size);
     let length = 0;
