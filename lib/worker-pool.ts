@@ -4,10 +4,10 @@
 // Scheduling: workers start on the first job, at most `workers` of them; each job goes to the worker with
 // the least outstanding weight (bytes, usually), a new worker is started while every running one is busy.
 // Batching: light jobs (under BATCH_WEIGHT) sent to one worker while the caller runs (one tick) go to it as
-// one message, { batch: [...] }, at the end of the tick (worker-jobs.mjs takes it apart); replies come back one
-// by one. Posting to a worker thread that sleeps costs ~30 us on these VMs (the
-// wake-up), ~100 us with both cores busy: a re-backup's main thread spent ~0.2 s in postMessage, one per
-// small file read, blob sealed and directory listed. Jobs to one worker are delivered in the order sent.
+// one message, { batch: [...] }, at the end of the tick (worker-jobs.mjs takes it apart); replies come back
+// one by one. Posting to a worker thread that sleeps costs ~30 us on these VMs (the wake-up), ~100 us with
+// both cores busy: a re-backup's main thread spent ~0.2 s in postMessage, one per small file read, blob
+// sealed and directory listed. Jobs to one worker are delivered in the order sent.
 // A worker keeps the process alive only while it has jobs; all workers are terminated after `idleMs`
 // without jobs and restarted on demand, unless the pool is held: a caller whose workers keep state between
 // jobs (the chunk worker's unfinished chunk) holds it for as long as that state matters, since a stream can

@@ -45,6 +45,20 @@ describe('tree encoding', () => {
     expect('\uFFFD' < '😀').toBe(false); // why compareNames exists
   });
 
+  it('compareNames agrees with comparing the UTF-8 bytes, whatever mix of characters (prefixes, BMP, surrogate pairs)', () => {
+    const alphabet = ['a', 'b', 'Z', '.', 'é', 'ß', '中', '\uD7FF', '\uE000', '\uFFFD', '😀', '𝄞', '\u{10FFFF}'];
+    let seed = 7;
+    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+    const word = () => Array.from({ length: 1 + rand(4) }, () => alphabet[rand(alphabet.length)]).join('');
+    for (let i = 0; i < 5000; i++) {
+      const a = word();
+      const b = rand(4) === 0 ? a + word() : word(); // a prefix of b now and then
+      const bytes = Math.sign(Buffer.compare(Buffer.from(a), Buffer.from(b)));
+      expect(Math.sign(compareNames(a, b)), `${JSON.stringify(a)} vs ${JSON.stringify(b)}`).toBe(bytes);
+      expect(Math.sign(compareNames(b, a))).toBe(-bytes || 0);
+    }
+  });
+
   it('round-trips every node type, dropping unknown fields', () => {
     const nodes: TreeNode[] = [
       file('empty', { content: [], size: 0 }), dir('d'), link('l'),
