@@ -1,6 +1,6 @@
 // WorkerPool's batching (worker-pool.ts, worker-jobs.mjs), on a real worker thread: light jobs sent in one
-// tick reach the worker as one message and are answered one by one, in order; a heavy job is posted at
-// once, after the light jobs before it; a job that cannot be posted fails alone.
+// turn of the event loop reach the worker as one message and are answered one by one, in order; a heavy
+// job is posted at once, after the light jobs before it; a job that cannot be posted fails alone.
 import { afterEach, describe, expect, it } from 'vitest';
 import { WorkerPool, type Reply } from './worker-pool';
 
@@ -26,13 +26,13 @@ afterEach(async () => {
 const newPool = () => (pool = new WorkerPool({ workers: 1, workerUrl, name: 'echo worker' }));
 
 describe('WorkerPool batches', () => {
-  it('sends the light jobs of one tick as one message and answers each, in order', async () => {
+  it('sends the light jobs of one turn of the event loop as one message and answers each, in order', async () => {
     const p = newPool();
     const replies = await Promise.all(Array.from({ length: 20 }, (_, i) => p.run<EchoReply>({ value: i }, [], 1)));
     expect(replies.map((r) => r.value)).toEqual(Array.from({ length: 20 }, (_, i) => i));
     expect(replies.map((r) => r.order)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
     expect(new Set(replies.map((r) => r.messages))).toEqual(new Set([1])); // one message carried all 20
-    // Jobs of later ticks go in messages of their own.
+    // Jobs of later turns go in messages of their own.
     const next = await p.run<EchoReply>({ value: 'later' }, [], 1);
     expect(next).toMatchObject({ value: 'later', order: 21, messages: 2 });
     expect(p.outstanding).toBe(0);
