@@ -30,7 +30,7 @@
 //        or { seq, error: { name, message, code } } (ENOENT, EACCES, ELOOP...: the message is node's)
 //   in:  { seq, ping: true }  out: { seq }  (the reader has booted)
 import { createHmac } from 'node:crypto';
-import { closeSync, constants, openSync, readSync } from 'node:fs';
+import { closeSync, constants, openSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { jobPort } from '../../worker-jobs.mjs';
 import { WasmChunkCutter } from './fastcdc-wasm.mjs';
