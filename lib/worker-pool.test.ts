@@ -4,15 +4,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { WorkerPool, type Reply } from './worker-pool';
 
-// The worker counts the messages it receives (before jobPort takes batches apart) and the jobs it handles.
+// The worker counts the messages it receives (before onJobs takes batches apart) and the jobs it handles.
 const workerSource = `
 import { parentPort } from 'node:worker_threads';
-import { jobPort } from ${JSON.stringify(new URL('./worker-jobs.mjs', import.meta.url).href)};
+import { onJobs } from ${JSON.stringify(new URL('./worker-jobs.mjs', import.meta.url).href)};
 let messages = 0;
 let jobs = 0;
 parentPort.on('message', () => messages++);
-const port = jobPort(parentPort);
-port.on('message', (job) => port.postMessage({ seq: job.seq, value: job.value, order: ++jobs, messages }));
+onJobs(parentPort, (job) => parentPort.postMessage({ seq: job.seq, value: job.value, order: ++jobs, messages }));
 `;
 const workerUrl = new URL(`data:text/javascript,${encodeURIComponent(workerSource)}`);
 

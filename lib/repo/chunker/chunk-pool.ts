@@ -95,7 +95,7 @@ export class ChunkPool {
     const { maskS, maskL } = masksFor(checked.avgSize);
     this.maxChunk = checked.maxSize;
     this.idKey = new Uint8Array(idKey);
-    const workerData = { gear: Int32Array.from(gear), params: { ...checked }, maskS: maskS | 0, maskL: maskL | 0, idKey: new Uint8Array(idKey) };
+    const workerData = { gear: Int32Array.from(gear), params: { ...checked }, maskS: maskS | 0, maskL: maskL | 0, idKey: this.idKey };
     const workers = opts.workers ?? defaultSealWorkers(); // as many as seal workers: every core but the storing thread's
     if (!Number.isSafeInteger(workers) || workers < 1) throw new RangeError(`chunk workers must be a positive integer, got ${workers}`);
     const pool = (name: string) => new WorkerPool({ workers: 1, workerUrl: new URL('./chunk-worker.mjs', import.meta.url), workerData, idleMs: opts.idleMs, name, errorClass: ChunkWorkerError });

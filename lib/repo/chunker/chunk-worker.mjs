@@ -32,12 +32,12 @@
 import { createHmac } from 'node:crypto';
 import { closeSync, constants, openSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
-import { jobPort } from '../../worker-jobs.mjs';
+import { onJobs } from '../../worker-jobs.mjs';
 import { WasmChunkCutter } from './fastcdc-wasm.mjs';
 import { readSmallFileSync } from './small-file.mjs';
 
 if (!parentPort) throw new Error('chunk-worker.mjs runs only as a worker thread');
-const port = jobPort(parentPort); // batches from WorkerPool come apart here
+const port = parentPort;
 const { gear, params, maskS, maskL } = workerData;
 const idKey = Buffer.from(workerData.idKey);
 // A chunk of a file gets an ArrayBuffer of its own, so it can be transferred without dragging a pool slab
@@ -76,7 +76,7 @@ const describe = (err) => {
   return { name: e?.name ?? 'Error', message: e?.message ?? String(err), stack: e?.stack };
 };
 
-port.on('message', (m) => (m.ping ? port.postMessage({ seq: m.seq }) : m.file === undefined ? cut(m) : readSmallFile(m)));
+onJobs(port, (m) => (m.ping ? port.postMessage({ seq: m.seq }) : m.file === undefined ? cut(m) : readSmallFile(m)));
 
 /** @param {{ seq: number, file: string, limit: number }} m */
 function readSmallFile(m) {

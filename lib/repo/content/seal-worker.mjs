@@ -11,12 +11,12 @@
 //        (transferred); or { seq, input?, out?, error: { name, message, stack } } when sealing threw.
 //   Nothing is structured-cloned either way.
 import { parentPort, workerData } from 'node:worker_threads';
-import { jobPort } from '../../worker-jobs.mjs';
+import { onJobs } from '../../worker-jobs.mjs';
 import { BlobSealer, maxSealedLength } from './seal-core.mjs';
 import { collectEvery } from '../../gc-on-demand.mjs';
 
 if (!parentPort) throw new Error('seal-worker.mjs runs only as a worker thread');
-const port = jobPort(parentPort); // batches from WorkerPool come apart here
+const port = parentPort;
 const sealer = new BlobSealer(workerData.encKey, workerData.level);
 // Sealing allocates a buffer per 32 KiB piece of the sealed output: collect after every 16 MiB of it
 // (gc-on-demand.mjs). Counting the plaintext instead collected 20 times too often on well-compressed data
@@ -26,7 +26,7 @@ const collectGarbage = collectEvery(16 * 1024 * 1024);
 /** Each sealed box gets an ArrayBuffer of its own, exactly its size, to be transferred. */
 const ownBuffer = (/** @type {number} */ size) => Buffer.allocUnsafeSlow(size);
 
-port.on('message', (job) => {
+onJobs(port, (job) => {
   const { seq, input, length, keep } = job;
   const back = keep ? undefined : input;
   try {

@@ -15,11 +15,11 @@
 // could not be lstat'ed (vanished, permission) or stored (size beyond 2^53).
 import { lstatSync, readdirSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
-import { jobPort } from '../../worker-jobs.mjs';
+import { onJobs } from '../../worker-jobs.mjs';
 import { fileStatOf } from '../../repo/tree/file-stat.mjs';
 
 if (!parentPort) throw new Error('dir-list-worker.mjs runs only as a worker thread');
-const port = jobPort(parentPort); // batches from WorkerPool come apart here
+const port = parentPort;
 
 /** @param {unknown} err */
 const describe = (err) => {
@@ -79,7 +79,7 @@ function shown(/** @type {Buffer} */ raw) {
   return out;
 }
 
-port.on('message', (/** @type {{ seq: number, list?: string, statFirst?: number, stat?: string, names?: string[] }} */ m) => {
+onJobs(port, (/** @type {{ seq: number, list?: string, statFirst?: number, stat?: string, names?: string[] }} */ m) => {
   if (m.list !== undefined) {
     let listing;
     try {

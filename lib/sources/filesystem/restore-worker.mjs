@@ -26,12 +26,12 @@
 import { constants, closeSync, fchmodSync, fchownSync, futimesSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { timingSafeEqual } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
-import { jobPort } from '../../worker-jobs.mjs';
+import { onJobs } from '../../worker-jobs.mjs';
 import { BlobIntegrityError, BlobOpener } from '../../repo/content/open-core.mjs';
 import { collectEvery } from '../../gc-on-demand.mjs';
 
 if (!parentPort) throw new Error('restore-worker.mjs runs only as a worker thread');
-const port = jobPort(parentPort); // batches from WorkerPool come apart here
+const port = parentPort;
 const opener = new BlobOpener(workerData.encKey, workerData.idKey, workerData.largestBlob);
 const isRoot = Boolean(workerData.isRoot);
 const { O_RDWR, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = constants;
@@ -42,7 +42,7 @@ const collectGarbage = collectEvery(4 * 1024 * 1024, { majorEvery: 16 });
 /** Files are read back through this buffer, in steps of its size. */
 const readBack = Buffer.allocUnsafe(1024 * 1024);
 
-port.on('message', (m) => {
+onJobs(port, (m) => {
   try {
     if (m.op === 'open') {
       const blobs = openBlobs(m);
