@@ -4,9 +4,10 @@ import { BlobError } from '../../lib/blob';
 import { RepositoryNotFoundError } from '../../lib/repo/init';
 import { WrongPasswordError } from '../../lib/repo/keys';
 import { LocationError } from '../../lib/repo/location';
+import { LockConflictError } from '../../lib/repo/lock';
 import { InvalidSnapshotSelectorError } from '../../lib/repo/snapshot';
 
-export const EXIT = { ok: 0, failure: 1, usage: 2, partial: 3, noRepository: 10, wrongPassword: 12 } as const;
+export const EXIT = { ok: 0, failure: 1, usage: 2, partial: 3, noRepository: 10, locked: 11, wrongPassword: 12 } as const;
 
 export class UsageError extends Error {
   name = 'UsageError';
@@ -16,6 +17,7 @@ export function exitCodeFor(err: unknown): number {
   if (err instanceof UsageError || err instanceof LocationError || err instanceof InvalidSnapshotSelectorError) return EXIT.usage;
   if (err instanceof RepositoryNotFoundError || isMissingBucket(err)) return EXIT.noRepository;
   if (err instanceof WrongPasswordError) return EXIT.wrongPassword;
+  if (err instanceof LockConflictError) return EXIT.locked;
   if ((err as { code?: string })?.code === 'commander.invalidArgument') return EXIT.usage;
   return EXIT.failure;
 }

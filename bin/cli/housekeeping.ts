@@ -5,10 +5,14 @@
 // - abortStaleUploads: S3 only; aborts incomplete multipart uploads under the repository prefix older than
 //   LIFEBOAT_STALE_UPLOAD_AGE (default 1h). Younger ones may belong to a backup still running elsewhere.
 // Both are best effort: the caller turns a failure into a warning and the backup goes on.
+// After the backup, tidyUpAfterBackup merges index files once there are many.
 import { parseBlobStoreConfig, S3BlobStore } from '../../lib/blob';
 import { repositoryLocation } from '../../lib/repo/location';
 import { indexLeftoverPacks } from '../../lib/repo/leftover-packs';
 import type { Lock } from '../../lib/repo/lock';
+import type { CompactIndexResult } from '../../lib/repo/index';
+import { compactIndexWhenLarge } from '../../lib/repo/maintenance';
+import type { Repository } from '../../lib/repo/repository';
 export { indexLeftoverPacks, type LeftoverResult } from '../../lib/repo/leftover-packs';
 import type { GlobalOptions } from './context';
 import { describeError, UsageError } from './errors';
@@ -68,4 +72,23 @@ export async function tidyUpBeforeBackup(repo: Parameters<typeof indexLeftoverPa
     warn('could not index packs left by an interrupted backup', leftovers.reason);
   }
   return out;
+}
+
+/**
+ * After a backup, once its lock is released: merges the index when it has grown (lib/repo/maintenance.ts).
+ * Best effort: a failure becomes a warning; null when nothing was merged.
+ */
+export async function tidyUpAfterBackup(repo: Pick<Repository, 'store' | 'masterKey'>, signal: AbortSignal): Promise<CompactIndexResult | null> {
+  try {
+    const outcome = await compactIndexWhenLarge(repo.store, repo.masterKey, { signal });
+    return 'compacted' in outcome ? outcome.compacted : null;
+  } catch (err) {
+    signal.throwIfAborted();
+    process.stderr.write(`lifeboat: warning: could not merge index files: ${describeError(err)}\n`);
+    return null;
+  }
+}
+
+export function describeCompaction(c: CompactIndexResult | null): string[] {
+  return c && c.written.length ? [`merged ${c.removed.length} index files into ${c.written.length}`] : [];
 }

@@ -7,6 +7,8 @@ import { registerDatabasePhysical } from './commands/database-physical';
 import { registerDatabaseBinlog } from './commands/database-binlog';
 import { registerInit } from './commands/init';
 import { registerKey } from './commands/key';
+import { registerLocks } from './commands/locks';
+import { registerMaintenance } from './commands/maintenance';
 import { registerRestore } from './commands/restore';
 import { registerSnapshots } from './commands/snapshots';
 import { registerStats } from './commands/stats';
@@ -50,6 +52,8 @@ export function buildProgram(extra: Register[] = []): Command {
   registerKey(program, globals);
   registerStats(program, globals);
   registerWal(program, globals);
+  registerLocks(program, globals);
+  registerMaintenance(program, globals);
   for (const register of extra) register(program, globals);
   if (extra.length === 0) program.addHelpText('after', '\nAlso: catalog sync --storage-target <name> (rebuilds the console catalog from the repository; needs DATABASE_URL)');
   return program;

@@ -9,12 +9,10 @@
 import { isNotFound } from '../blob/errors';
 import { idFromKey } from './layout';
 import { readPackHeader, storePackReader } from './pack';
-import { writeIndexForPacks, type StoredPack } from './index/index';
+import { INDEX_FILE_TARGET_BLOBS, writeIndexForPacks, type StoredPack } from './index/index';
 import type { Lock } from './lock';
 import type { Repository } from './repository';
 
-/** Index files written here stay within the format's recommended size (§8). */
-const MAX_BLOBS_PER_INDEX = 50_000;
 
 export type LeftoverResult = { packs: number; blobs: number; bytes: number; skipped: string[] };
 
@@ -61,7 +59,7 @@ export async function indexLeftoverPacks(repo: Repository, signal?: AbortSignal,
         if (!isNotFound(err)) result.skipped.push(`pack ${id}: ${(err as Error).message}`); // else deleted by a prune since the listing
         continue;
       }
-      if (batchBlobs + pack.entries.length > MAX_BLOBS_PER_INDEX) await writeBatch();
+      if (batchBlobs + pack.entries.length > INDEX_FILE_TARGET_BLOBS) await writeBatch();
       batch.push(pack);
       batchBlobs += pack.entries.length;
       result.packs++;

@@ -8,11 +8,14 @@ import { abortStaleUploadsFor, openTargetRepository } from '../../lib/catalog/re
 import { recordRestorePoint } from '../../lib/catalog/restore-points';
 import { backupFilesystem } from '../../lib/sources/filesystem/backup';
 import { indexLeftoverPacks } from '../../lib/repo/leftover-packs';
+import { compactIndexWhenLarge } from '../../lib/repo/maintenance';
+import type { Repository } from '../../lib/repo/repository';
+import type { Logger } from '../../lib/log';
 import { isDatabaseKind } from '../../lib/catalog/database-config';
 import { backupDatabase } from './backup-database';
 import { PermanentJobError, type JobHandler } from '../processor';
 
-export const backup: JobHandler<typeof backupJob.schema> = async (data, { db, reporter, signal }) => {
+export const backup: JobHandler<typeof backupJob.schema> = async (data, { db, reporter, signal, log }) => {
   const source = await db.source.findUnique({ where: { id: data.sourceId }, include: { storageTarget: true } });
   if (!source) throw new PermanentJobError(`source ${data.sourceId} no longer exists`);
   if (!source.storageTarget) throw new PermanentJobError(`source ${source.name} has no storage target`);
@@ -31,6 +34,7 @@ export const backup: JobHandler<typeof backupJob.schema> = async (data, { db, re
       const r = await backupDatabase(repo, source, { secretKey: LIFEBOAT_SECRET_KEY, backupKind: data.backupKind, reporter, signal });
       const point = await recordRestorePoint(db, { sourceId: source.id, storageTargetId: source.storageTarget.id, snapshotId: r.snapshotId, snapshot: r.snapshot });
       await db.jobRun.update({ where: { id: data.jobRunId }, data: { restorePointId: point.id, bytesDone: BigInt(r.snapshot.summary.bytes), filesDone: r.snapshot.summary.files } });
+      await mergeIndexWhenLarge(repo, signal, log);
       return { status: 'succeeded', result: { snapshotId: r.snapshotId, restorePointId: point.id, ...r.summary, bytes: r.snapshot.summary.bytes, addedBytes: r.snapshot.summary.addedBytes } };
     }
     const fs = config!.data!;
@@ -54,6 +58,7 @@ export const backup: JobHandler<typeof backupJob.schema> = async (data, { db, re
     });
     const point = await recordRestorePoint(db, { sourceId: source.id, storageTargetId: source.storageTarget.id, snapshotId, snapshot });
     await db.jobRun.update({ where: { id: data.jobRunId }, data: { restorePointId: point.id, bytesDone: BigInt(snapshot.summary.bytes), filesDone: snapshot.summary.files } });
+    await mergeIndexWhenLarge(repo, signal, log);
     const result = { snapshotId, restorePointId: point.id, summary: snapshot.summary };
     return snapshot.status === 'partial'
       ? { status: 'partial', result, error: `${snapshot.summary.errors.length} file(s) could not be read` }
@@ -62,3 +67,13 @@ export const backup: JobHandler<typeof backupJob.schema> = async (data, { db, re
     close();
   }
 };
+
+/** Every backup adds an index file: once there are many, merge them (best effort; skipped while the repository is in use). */
+async function mergeIndexWhenLarge(repo: Repository, signal: AbortSignal, log: Logger): Promise<void> {
+  try {
+    const outcome = await compactIndexWhenLarge(repo.store, repo.masterKey, { signal });
+    if ('compacted' in outcome) log.info({ indexCompaction: outcome.compacted }, 'merged index files');
+  } catch (err) {
+    log.warn({ err }, 'could not merge index files');
+  }
+}

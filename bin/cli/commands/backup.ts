@@ -5,7 +5,7 @@ import { dirLister } from '../../../lib/sources/filesystem/dir-lister';
 import { globRoot } from '../../../lib/sources/filesystem/excludes';
 import { openRepo, type GlobalOptions } from '../context';
 import { describeError, EXIT, UsageError } from '../errors';
-import { staleUploadAge, tidyUpBeforeBackup } from '../housekeeping';
+import { describeCompaction, staleUploadAge, tidyUpAfterBackup, tidyUpBeforeBackup } from '../housekeeping';
 import { abortOnSignals } from '../interrupt';
 import { emit } from '../output';
 import { formatBytes, ProgressLine } from '../progress';
@@ -58,13 +58,16 @@ export function registerBackup(program: Command, globals: () => GlobalOptions) {
           onProgress: (p) => progress.update({ done: p.bytesDone, total: p.bytesTotal, filesDone: p.filesDone, filesTotal: p.filesTotal }),
         });
         progress.done();
+        await lock.release().catch(() => {});
+        const merged = await tidyUpAfterBackup(repo, interrupt.signal);
         const s = snapshot.summary;
-        emit(opts.json, { id: snapshotId, ...snapshot, housekeeping }, () => [
+        emit(opts.json, { id: snapshotId, ...snapshot, housekeeping: { ...housekeeping, indexCompaction: merged } }, () => [
           ...(housekeeping.leftoverPacks ? [`reused ${housekeeping.leftoverPacks} pack(s) (${formatBytes(housekeeping.leftoverBytes)}) left by an interrupted backup`] : []),
           `snapshot ${snapshotId.slice(0, 8)} saved (${snapshot.mode}, ${snapshot.status})`,
           `files: ${s.newFiles} new, ${s.changedFiles} changed, ${s.unchangedFiles} unchanged; ${s.dirs} directories`,
           `processed ${formatBytes(s.bytes)}, added ${formatBytes(s.addedBytes)} to the repository (${s.newBlobs} new blobs)`,
           ...s.errors.map((e) => `warning: could not read ${e.path}: ${e.message}`),
+          ...describeCompaction(merged),
         ]);
         if (snapshot.status === 'partial') process.exitCode = EXIT.partial;
       } finally {

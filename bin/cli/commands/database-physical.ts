@@ -10,7 +10,7 @@ import { repositoryEnv, repositoryLocation } from '../../../lib/repo/location';
 import type { Repository } from '../../../lib/repo/repository';
 import { openRepo, readPassword, type GlobalOptions } from '../context';
 import { EXIT, UsageError } from '../errors';
-import { parseDuration, staleUploadAge, tidyUpBeforeBackup } from '../housekeeping';
+import { describeCompaction, parseDuration, staleUploadAge, tidyUpAfterBackup, tidyUpBeforeBackup } from '../housekeeping';
 import { abortOnSignals } from '../interrupt';
 import { emit } from '../output';
 import { formatBytes, ProgressLine } from '../progress';
@@ -84,11 +84,13 @@ export function registerDatabasePhysical(program: Command, globals: () => Global
       });
       progress.done();
       const seconds = (Date.now() - started) / 1000;
-      const out = { id: r.snapshotId, time: r.snapshot.time, source: r.snapshot.source, tags: r.snapshot.tags, ...r.meta, addedBytes: r.snapshot.summary.addedBytes, seconds, housekeeping };
+      const indexCompaction = await tidyUpAfterBackup(repo, interrupt.signal);
+      const out = { id: r.snapshotId, time: r.snapshot.time, source: r.snapshot.source, tags: r.snapshot.tags, ...r.meta, addedBytes: r.snapshot.summary.addedBytes, seconds, housekeeping: { ...housekeeping, indexCompaction } };
       emit(opts.json, out, () => [
         `snapshot ${r.snapshotId.slice(0, 8)} saved (source ${cmd.sourceName}, PostgreSQL ${r.meta.server}, system ${r.meta.systemId}): base backup of ${formatBytes(r.meta.bytes)}, ${r.meta.entries} entries`,
         `WAL ${r.meta.startWal} (${r.meta.startLsn}) to ${r.meta.stopWal ?? '?'} (${r.meta.stopLsn ?? '?'}), timeline ${r.meta.timeline}; recoverable from ${r.meta.stopTime}`,
         `took ${seconds.toFixed(1)} s, added ${formatBytes(r.snapshot.summary.addedBytes)} to the repository`,
+        ...describeCompaction(indexCompaction),
       ]);
     } finally {
       progress.done();

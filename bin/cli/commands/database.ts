@@ -19,7 +19,7 @@ import type { MysqlBackupResult, MysqlConnection, MysqlRestoreResult } from '../
 import type { PgConnection, PostgresBackupResult, PostgresRestoreResult } from '../../../lib/sources/postgres';
 import { openRepo, type GlobalOptions } from '../context';
 import { EXIT, UsageError } from '../errors';
-import { parseDuration, staleUploadAge, tidyUpBeforeBackup } from '../housekeeping';
+import { describeCompaction, parseDuration, staleUploadAge, tidyUpAfterBackup, tidyUpBeforeBackup } from '../housekeeping';
 import { abortOnSignals } from '../interrupt';
 import { emit } from '../output';
 import { formatBytes, ProgressLine } from '../progress';
@@ -170,7 +170,8 @@ export function registerDatabase(program: Command, globals: () => GlobalOptions)
             progress.update({ done: p.bytesDone, label: p.phase === 'globals' ? 'globals' : `${p.database} (${p.databasesDone + 1}/${p.databasesTotal})` }),
         });
         progress.done();
-        const summary = backupSummary(result, (Date.now() - started) / 1000, housekeeping);
+        const seconds = (Date.now() - started) / 1000;
+        const summary = backupSummary(result, seconds, { ...housekeeping, indexCompaction: await tidyUpAfterBackup(repo, signal) });
         emit(opts.json, summary, () => backupLines(summary, `PostgreSQL ${summary.server}`));
       });
     });
@@ -433,12 +434,13 @@ async function mysqlBackup(cmd: BackupFlags, opts: GlobalOptions): Promise<void>
       onProgress: (p) => progress.update({ done: p.bytesDone, label: `${p.database} (${p.databasesDone + 1}/${p.databasesTotal})` }),
     });
     progress.done();
-    const summary = mysqlBackupSummary(result, (Date.now() - started) / 1000, housekeeping);
+    const seconds = (Date.now() - started) / 1000;
+    const summary = mysqlBackupSummary(result, seconds, { ...housekeeping, indexCompaction: await tidyUpAfterBackup(repo, signal) });
     emit(opts.json, summary, () => backupLines(summary, /mariadb/i.test(summary.server) ? summary.server : `MySQL ${summary.server}`));
   });
 }
 
-type Housekeeping = Awaited<ReturnType<typeof tidyUpBeforeBackup>>;
+type Housekeeping = Awaited<ReturnType<typeof tidyUpBeforeBackup>> & { indexCompaction: Awaited<ReturnType<typeof tidyUpAfterBackup>> };
 
 type SummaryBase = {
   id: string;
@@ -486,5 +488,6 @@ function backupLines(s: SummaryBase & { databases: (DatabaseLine & { binlog?: { 
     `snapshot ${s.id.slice(0, 8)} saved (source ${s.source.name}, ${server}): ${names.length} database${names.length === 1 ? '' : 's'} (${names.join(', ')})${s.globals ? ' and globals' : ''}`,
     ...s.databases.map((d) => `  ${d.name}: ${formatBytes(d.bytes)} dump, ${d.manifest === 'none' ? 'no manifest' : `${d.tables} tables, ${d.rows} rows (${d.manifest} manifest)`}${d.binlog ? `, binlog ${d.binlog.file}:${d.binlog.position}` : ''}`),
     `dumped ${formatBytes(s.bytes)} in ${s.seconds.toFixed(1)} s, added ${formatBytes(s.addedBytes)} to the repository (${s.newBlobs} new blobs)`,
+    ...describeCompaction(s.housekeeping.indexCompaction),
   ];
 }

@@ -41,7 +41,7 @@ import { contentId, type MasterKey } from '../crypto/master-key';
 import { IntegrityError } from '../crypto/sealed-box';
 import { loadMasterIndex, writeIndexForPacks } from '../index/io';
 import type { BlobLocation, MasterIndex } from '../index/master';
-import type { StoredPack } from '../index/schema';
+import { INDEX_FILE_TARGET_BLOBS, type StoredPack } from '../index/schema';
 import { objectKey } from '../layout';
 import { openBlobFromPack } from '../pack/blob';
 import { isBlobType, MAX_UINT32, type BlobType, type PackEntry } from '../pack/format';
@@ -123,7 +123,7 @@ export class ContentStore {
     this.config = {
       ...config,
       uploadConcurrency: config.uploadConcurrency ?? 2,
-      indexBatchBlobs: config.indexBatchBlobs ?? 50_000,
+      indexBatchBlobs: config.indexBatchBlobs ?? INDEX_FILE_TARGET_BLOBS,
       sealWorkers,
       sealQueueBytes: config.sealQueueBytes ?? 4 * MiB * Math.max(1, sealWorkers),
     };

@@ -7,6 +7,9 @@ import { HEADER_LENGTH_SIZE, MAX_UINT32, MIN_SEALED_BLOB, type PackEntry } from 
 
 export const INDEX_VERSION = 1;
 
+/** Blobs per index file that writers aim for (§8): readers load files one by one in bounded memory. */
+export const INDEX_FILE_TARGET_BLOBS = 50_000;
+
 export class IndexFormatError extends Error {
   name = 'IndexFormatError';
 }
