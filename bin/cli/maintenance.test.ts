@@ -113,9 +113,11 @@ forEachBackend((backend, fresh) => {
     expect(busy.stderr).toContain('locked by restore');
     await held.release();
 
+    expect((await lifeboatJson(['--json', 'stats'], env)).indexFiles).toBe(2);
     const m = await lifeboatJson(['--json', 'maintenance'], env);
     expect(m.index.compacted).toMatchObject({ before: 2, after: 1 });
     expect(await listObjectIds(store, 'index')).toEqual(m.index.compacted.written);
+    expect((await lifeboatJson(['--json', 'stats'], env)).indexFiles).toBe(1);
     const human = await lifeboat(['maintenance'], env);
     expect(human.stdout).toContain('index: 1 file(s), nothing to merge');
 

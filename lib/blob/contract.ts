@@ -260,6 +260,23 @@ export function runBlobStoreContract(
       expect(await listAll(store, p)).toEqual([]);
     });
 
+    it('serves many gets at once on one abort signal without a listener-leak warning', async () => {
+      const p = fresh();
+      await store.put(`${p}k`, () => Buffer.from('shared signal'));
+      const warnings: string[] = [];
+      const onWarning = (w: Error) => warnings.push(w.name);
+      process.on('warning', onWarning);
+      try {
+        const { signal } = new AbortController();
+        const got = await Promise.all(Array.from({ length: 24 }, async () => (await getBuffer(store, `${p}k`, { signal })).toString()));
+        expect(new Set(got)).toEqual(new Set(['shared signal']));
+        await new Promise((r) => setImmediate(r)); // warnings are emitted on the next tick
+      } finally {
+        process.off('warning', onWarning);
+      }
+      expect(warnings).not.toContain('MaxListenersExceededWarning');
+    });
+
     it('passes checkBlobStore', async () => {
       const steps: string[] = [];
       const res = await checkBlobStore(store, { onStep: (s) => steps.push(s) });

@@ -7,9 +7,11 @@
  * - guardStream: pipes a source through a counting pass-through, mapping source errors and checking the
  *   total at the end; destroying the result destroys the source at once.
  * - readAll / getBuffer: collect a stream (or a get) into one Buffer, for small blobs only.
+ * - withAbortSignal, allowManyAbortListeners: many requests in flight on one abort signal, without warnings.
  * Stateless; every call works on its own streams.
  */
-import { Readable, Transform } from 'node:stream';
+import { getMaxListeners, setMaxListeners } from 'node:events';
+import { Readable, Transform, addAbortSignal } from 'node:stream';
 import { PermanentBlobError } from './errors';
 import type { BlobBody, BlobStore, GetOptions } from './types';
 
@@ -125,4 +127,18 @@ export async function readAll(stream: Readable, expectedLength?: number, buffer?
 /** get + readAll (preallocating for ranged reads, or filling `into` when it is large enough). */
 export async function getBuffer(store: BlobStore, key: string, opts?: GetOptions, into?: Buffer): Promise<Buffer> {
   return readAll(await store.get(key, opts), opts?.range?.length, into);
+}
+
+/**
+ * A restore has dozens of GETs in flight on one signal, each listening on it until it ends (the stream,
+ * and the AWS SDK's request): without a higher limit node warns of a listener leak that is not one.
+ */
+export function allowManyAbortListeners(signal: AbortSignal): void {
+  if (getMaxListeners(signal) < 256) setMaxListeners(256, signal);
+}
+
+/** addAbortSignal(signal, stream) for one of many streams in flight on `signal`. */
+export function withAbortSignal<T extends Readable>(signal: AbortSignal, stream: T): T {
+  allowManyAbortListeners(signal);
+  return addAbortSignal(signal, stream);
 }

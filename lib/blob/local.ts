@@ -18,12 +18,12 @@
 import { randomBytes } from 'node:crypto';
 import { open, readdir, rename, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
-import { Readable, addAbortSignal } from 'node:stream';
+import { Readable } from 'node:stream';
 import {
   BlobError, BlobNotFoundError, InvalidBlobKeyError, InvalidRangeError, PermanentBlobError, TransientBlobError,
   type BlobOp,
 } from './errors';
-import { guardStream, openBody } from './io';
+import { guardStream, openBody, withAbortSignal } from './io';
 import { errCode, fsyncDir, mkdirs } from './local-fs';
 import { compareKeys, validateKey, validatePrefix } from './keys';
 import type {
@@ -65,7 +65,7 @@ export class LocalBlobStore implements BlobStore {
     const file = this.pathOf(key);
     opts.signal?.throwIfAborted();
     const opened = openBody(key, body, opts.contentLength);
-    if (opened.kind === 'stream' && opts.signal) addAbortSignal(opts.signal, opened.stream);
+    if (opened.kind === 'stream' && opts.signal) withAbortSignal(opts.signal, opened.stream);
     let fh: FileHandle | undefined;
     let tmp: string | undefined;
     try {
@@ -118,7 +118,7 @@ export class LocalBlobStore implements BlobStore {
         onEnd: (n) => n === length ? undefined
           : new TransientBlobError(`get "${key}": read ${n} of ${length} bytes from ${this.describe()}`, { key, op: 'get' }),
       });
-      return opts.signal ? addAbortSignal(opts.signal, out) : out;
+      return opts.signal ? withAbortSignal(opts.signal, out) : out;
     } catch (err) {
       await fh?.close().catch(() => {});
       throw this.translate(err, 'get', key);

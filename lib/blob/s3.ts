@@ -28,9 +28,9 @@ import {
 } from '@aws-sdk/client-s3';
 import type { Upload } from '@aws-sdk/lib-storage';
 import { commonJsExports } from '../lazy-package';
-import { Readable, addAbortSignal } from 'node:stream';
+import { Readable } from 'node:stream';
 import { InvalidRangeError, PermanentBlobError, TransientBlobError, isNotFound, type BlobOp } from './errors';
-import { guardStream, openBody } from './io';
+import { allowManyAbortListeners, guardStream, openBody, withAbortSignal } from './io';
 import { validateKey, validatePrefix } from './keys';
 import { translateError } from './s3-errors';
 import type {
@@ -163,6 +163,7 @@ export class S3BlobStore implements BlobStore {
     const Key = this.fullKey(key);
     const { signal, range } = opts;
     signal?.throwIfAborted();
+    if (signal) allowManyAbortListeners(signal);
     if (range) {
       const { offset, length } = range;
       if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) {
@@ -196,7 +197,7 @@ export class S3BlobStore implements BlobStore {
       onEnd: (n) => n === expected ? undefined
         : new TransientBlobError(`get "${key}" on ${this.describe()}: received ${n} of ${expected} bytes`, { key, op: 'get' }),
     });
-    return signal ? addAbortSignal(signal, out) : out;
+    return signal ? withAbortSignal(signal, out) : out;
   }
 
   async head(key: string, opts: HeadOptions = {}): Promise<BlobMetadata> {

@@ -33,6 +33,8 @@ export type RepositoryStats = {
   unindexedPacks: number;
   unindexedBytes: number;
   blobs: number;
+  /** Live index files (each backup adds one; `maintenance` merges them). */
+  indexFiles: number;
   dataBlobs: number;
   treeBlobs: number;
   /** Plaintext bytes of the distinct data blobs. */
@@ -107,6 +109,7 @@ export async function repositoryStats(repo: Repository, signal?: AbortSignal): P
     unindexedPacks,
     unindexedBytes,
     blobs: dataBlobs + treeBlobs,
+    indexFiles: index.indexIds().length,
     dataBlobs,
     treeBlobs,
     uniqueDataBytes,
@@ -140,7 +143,7 @@ export function registerStats(program: Command, globals: () => GlobalOptions) {
             : []),
           `latest restore points: ${formatBytes(s.latestLogicalBytes)} (all snapshots: ${formatBytes(s.totalLogicalBytes)})`,
           `stored:     ${formatBytes(s.storedBytes)} in ${s.packs} pack(s)${s.unindexedPacks ? `, of which ${s.unindexedPacks} (${formatBytes(s.unindexedBytes)}) left by interrupted backups` : ''}`,
-          `blobs:      ${s.blobs} (${s.dataBlobs} data, ${s.treeBlobs} tree), ${formatBytes(s.uniqueDataBytes)} of unique data`,
+          `blobs:      ${s.blobs} (${s.dataBlobs} data, ${s.treeBlobs} tree), ${formatBytes(s.uniqueDataBytes)} of unique data, in ${s.indexFiles} index file(s)`,
           `dedup ratio ${x(s.dedupRatio)}, compression ratio ${x(s.compressionRatio)}, overall space saving ${x(s.spaceSavingRatio)}`,
         ]);
       } finally {
