@@ -294,4 +294,35 @@ describe('WAL archiving and point-in-time recovery', () => {
     expect(r.stderr).toMatch(/recovery into .* failed: .*FATAL/);
     expect(existsSync(dir)).toBe(false);
   }, 200_000);
+
+  it('base-backup refuses tablespaces outside the data directory, saving nothing', async () => {
+    const location = join(work, 'tablespace');
+    await mkdir(location);
+    if (process.getuid?.() === 0) await chown(location, Number((await run('id', ['-u', 'postgres'])).stdout), Number((await run('id', ['-g', 'postgres'])).stdout));
+    await psql(port, `CREATE TABLESPACE elsewhere LOCATION '${location}'`);
+    try {
+      const r = await lifeboat(['database', 'base-backup', '--host', '127.0.0.1', '--port', String(port), '--user', 'postgres'], env, { timeoutMs: 120_000 });
+      expect(r.code, r.stdout).toBe(1);
+      expect(r.stderr).toContain(`has tablespaces outside the data directory (${location})`);
+      expect(await lifeboatJson<unknown[]>(['--json', 'snapshots'], env)).toHaveLength(1);
+    } finally {
+      await psql(port, 'DROP TABLESPACE elsewhere');
+    }
+  }, 120_000);
+
+  it('base-backup fails at once when the server archives its WAL somewhere else', async () => {
+    await psql(port, "ALTER SYSTEM SET archive_command = '/bin/true'");
+    await psql(port, 'SELECT pg_reload_conf()');
+    try {
+      const started = Date.now();
+      const r = await lifeboat(['database', 'base-backup', '--host', '127.0.0.1', '--port', String(port), '--user', 'postgres'], env, { timeoutMs: 120_000 });
+      expect(r.code, r.stdout).toBe(1);
+      expect(r.stderr).toMatch(/WAL segment [0-9A-F]{24}, which this base backup needs, is not in the repository's WAL archive .* although the server reports it archived: archive_command \(now: \/bin\/true\)/);
+      expect(Date.now() - started).toBeLessThan(30_000); // not the minute it waits for a slow archive_command
+      expect(await lifeboatJson<unknown[]>(['--json', 'snapshots'], env)).toHaveLength(1);
+    } finally {
+      await psql(port, 'ALTER SYSTEM RESET archive_command');
+      await psql(port, 'SELECT pg_reload_conf()');
+    }
+  }, 120_000);
 });

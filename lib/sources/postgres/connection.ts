@@ -111,7 +111,8 @@ export const DETERMINISTIC_SESSION = [
 ].join('; ');
 
 /** Connects a `pg` client to `database` (default: the connection's), failing with a PgConnectionError naming it. */
-export async function connectClient(c: PgConnection, database = c.database, signal?: AbortSignal): Promise<pg.Client> {
+/** `replication`: a physical replication connection (BASE_BACKUP), which needs the REPLICATION privilege. */
+export async function connectClient(c: PgConnection, database = c.database, signal?: AbortSignal, opts: { replication?: boolean } = {}): Promise<pg.Client> {
   signal?.throwIfAborted();
   // Loaded on first use: every CLI command (wal-push per WAL segment, too) would otherwise pay for it.
   const { default: { Client } } = await import('pg');
@@ -123,6 +124,7 @@ export async function connectClient(c: PgConnection, database = c.database, sign
     database,
     application_name: 'lifeboat',
     connectionTimeoutMillis: 15_000,
+    ...(opts.replication ? { replication: true } : {}),
     ssl: c.sslmode && !['disable', 'allow', 'prefer'].includes(c.sslmode) ? { rejectUnauthorized: c.sslmode === 'verify-full' || c.sslmode === 'verify-ca' } : undefined,
   });
   client.on('error', () => {}); // a dropped connection surfaces through the pending query instead

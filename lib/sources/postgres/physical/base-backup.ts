@@ -1,12 +1,14 @@
 // PostgreSQL base backup as one restore point (layout and metadata: format.ts).
-// pg_basebackup --format=tar --pgdata=- --wal-method=none streams the data directory over the replication
-// protocol; the stream goes through TarTap (which keeps backup_label and backup_manifest as they pass) into
-// the repository's chunker, with no temp file. --wal-method=none is right because WAL comes from the archive:
-// the server confirms, before pg_basebackup exits, that every segment the backup needs was archived, and
-// this module then checks that the last of them is in THIS repository's archive (otherwise archive_command
-// sends WAL somewhere else and the backup could never be made consistent from here). Only then is the
-// snapshot written, last, as for every backup (format §11). Failure or abort: no snapshot, children killed.
+// The data directory streams as one tar (what pg_basebackup --format=tar --pgdata=- writes): over the
+// replication protocol in process from PostgreSQL 15 on (replication-stream.ts), from a pg_basebackup child
+// (--wal-method=none) before. The stream goes through TarTap (which keeps backup_label and backup_manifest as
+// they pass) into the repository's chunker, with no temp file. No WAL is included, because WAL comes from the
+// archive: the last segment the backup needs must appear in THIS repository's archive (otherwise
+// archive_command sends WAL somewhere else and the backup could never be made consistent from here), and
+// this module waits for it, up to a minute. Only then is the snapshot written, last, as for every backup
+// (format §11). Failure or abort: no snapshot, the stream stopped.
 import { hostname, userInfo } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Readable } from 'node:stream';
 import { BlobNotFoundError } from '../../../blob';
 import type { Snapshot } from '../../../repo/snapshot';
@@ -16,6 +18,7 @@ import { dumpDirTree, rootTree, type DumpFile } from '../format';
 import { storeStream } from '../streams';
 import { runTool } from '../tool';
 import { BASE_DIR, BASE_FILE, PHYSICAL_FORMAT, parseBackupLabel, parseManifestWalRange, type PhysicalMeta } from './format';
+import { streamBaseBackup } from './replication-stream';
 import { TarTap } from './tar-tap';
 import { WalArchive, segmentOfLsn } from './wal-archive';
 
@@ -55,15 +58,10 @@ export async function backupPostgresPhysical(repo: BaseBackupRepo, opts: BaseBac
   try {
     const server = await serverFacts(conn, signal);
     const archive = new WalArchive(repo.store, repo.masterKey, server.systemId);
-    const pgBasebackup = await toolVersion(opts.binDir, signal, 'pg_basebackup');
-
-    const args = ['--format=tar', '--pgdata=-', '--wal-method=none', `--checkpoint=${opts.checkpoint ?? 'fast'}`, '--no-password', `--label=lifeboat ${startedAt.toISOString()}`];
-    if (opts.maxRate) args.push(`--max-rate=${opts.maxRate}`);
-    args.push(`--dbname=${conninfo(conn)}`);
-    const tool = runTool('pg_basebackup', args, { binDir: opts.binDir, env: childEnv(conn), what: `the base backup of ${describeConnection(conn)}`, signal });
+    const source = await openBaseBackup(conn, server, opts, `lifeboat ${startedAt.toISOString()}`, signal);
     const tap = new TarTap(new Set(['backup_label', 'backup_manifest']));
-    (tool.stdout as Readable).pipe(tap);
-    tool.stdout.on('error', (err) => tap.destroy(err));
+    source.tar.pipe(tap);
+    source.tar.on('error', (err) => tap.destroy(err));
     let lastReport = 0;
     let bytes = 0;
     const report = (force = false) => {
@@ -77,9 +75,9 @@ export async function backupPostgresPhysical(repo: BaseBackupRepo, opts: BaseBac
         bytes += n;
         report();
       });
-      await tool.done;
+      await source.done;
     } catch (err) {
-      tool.kill();
+      source.kill();
       throw err;
     }
     const stopTime = new Date();
@@ -93,13 +91,13 @@ export async function backupPostgresPhysical(repo: BaseBackupRepo, opts: BaseBac
     const stopWal = range ? segmentOfLsn(range.endLsn, range.timeline, server.walSegmentSize) : null;
 
     // The last segment the backup needs must be in this repository's archive, or the backup is unusable here.
+    // The server does not wait for it (replication-stream.ts): archive_command may still be at work.
     const needed = stopWal ?? parsedLabel.startWal;
-    try {
-      await repo.store.head(archive.keyOf(needed), { signal });
-    } catch (err) {
-      if (!(err instanceof BlobNotFoundError)) throw err;
+    const arrived = await waitForSegment(repo.store, archive.keyOf(needed), () => serverArchived(conn, needed, signal), signal);
+    if (arrived !== true) {
+      const why = arrived === 'elsewhere' ? 'although the server reports it archived' : `within ${WAL_ARCHIVE_TIMEOUT_MS / 1000} s`;
       throw new BaseBackupError(
-        `WAL segment ${needed}, which this base backup needs, is not in the repository's WAL archive (wal/${server.systemId}/) although the server reports it archived: archive_command (now: ${server.archiveCommand || 'empty'}) must run \`lifeboat wal-push %p\` against this repository. No restore point was saved.`,
+        `WAL segment ${needed}, which this base backup needs, is not in the repository's WAL archive (wal/${server.systemId}/) ${why}: archive_command (now: ${server.archiveCommand || 'empty'}) must run \`lifeboat wal-push %p\` against this repository, and succeed (see \`lifeboat database archive-check\`). No restore point was saved.`,
       );
     }
 
@@ -110,7 +108,7 @@ export async function backupPostgresPhysical(repo: BaseBackupRepo, opts: BaseBac
     const meta: PhysicalMeta = {
       format: PHYSICAL_FORMAT,
       server: server.version,
-      pgBasebackup,
+      pgBasebackup: source.tool,
       systemId: server.systemId,
       timeline: range?.timeline ?? parsedLabel.timeline,
       startLsn: parsedLabel.startLsn,
@@ -163,7 +161,64 @@ export async function backupPostgresPhysical(repo: BaseBackupRepo, opts: BaseBac
   }
 }
 
-type ServerFacts = { version: string; systemId: string; walSegmentSize: number; archiveCommand: string; sizeEstimate: number };
+/** How long the WAL segment that ends a base backup may take to appear in the archive (pgBackRest: archive-timeout 60 s). */
+const WAL_ARCHIVE_TIMEOUT_MS = 60_000;
+
+type BaseBackupSource = { tar: Readable; done: Promise<unknown>; kill: () => void; tool: string };
+
+/**
+ * The base backup's tar stream: over the replication protocol from PostgreSQL 15 on (replication-stream.ts),
+ * from a pg_basebackup child for older servers, whose protocol differs.
+ */
+async function openBaseBackup(conn: PgConnection, server: ServerFacts, opts: BaseBackupOptions, label: string, signal: AbortSignal): Promise<BaseBackupSource> {
+  const checkpoint = opts.checkpoint ?? 'fast';
+  if (server.major >= 15) {
+    const stop = new AbortController();
+    const s = await streamBaseBackup(conn, { label, checkpoint, maxRate: opts.maxRate, signal: AbortSignal.any([signal, stop.signal]) });
+    return { tar: s.tar, done: s.done, kill: () => stop.abort(new Error('the base backup was stopped')), tool: `replication protocol (PostgreSQL ${server.version})` };
+  }
+  const tool = await toolVersion(opts.binDir, signal, 'pg_basebackup');
+  const args = ['--format=tar', '--pgdata=-', '--wal-method=none', `--checkpoint=${checkpoint}`, '--no-password', `--label=${label}`];
+  if (opts.maxRate) args.push(`--max-rate=${opts.maxRate}`);
+  args.push(`--dbname=${conninfo(conn)}`);
+  const child = runTool('pg_basebackup', args, { binDir: opts.binDir, env: childEnv(conn), what: `the base backup of ${describeConnection(conn)}`, signal });
+  return { tar: child.stdout as Readable, done: child.done, kill: () => child.kill(), tool };
+}
+
+/**
+ * Polls for `key` until it exists (true), the server says it archived the segment and it is still not here
+ * ('elsewhere': archive_command sends WAL to another place), or WAL_ARCHIVE_TIMEOUT_MS has passed ('timeout').
+ */
+async function waitForSegment(store: WalArchiveStore, key: string, archivedByServer: () => Promise<boolean>, signal: AbortSignal): Promise<true | 'elsewhere' | 'timeout'> {
+  const deadline = Date.now() + WAL_ARCHIVE_TIMEOUT_MS;
+  const exists = () => store.head(key, { signal }).then(() => true, (err: unknown) => {
+    if (err instanceof BlobNotFoundError) return false;
+    throw err;
+  });
+  for (let delay = 25; ; delay = Math.min(delay * 2, 1000)) {
+    if (await exists()) return true;
+    // The server counts a segment archived once archive_command has returned: if it has, and the segment is
+    // not here, it went somewhere else (checked again, in case it arrived in between).
+    if (delay >= 200 && (await archivedByServer()) && !(await exists())) return 'elsewhere';
+    if (Date.now() >= deadline) return 'timeout';
+    await sleep(delay, undefined, { signal });
+  }
+}
+
+/** pg_stat_archiver says `segment` (or a later one of the same timeline) was archived. */
+async function serverArchived(conn: PgConnection, segment: string, signal: AbortSignal): Promise<boolean> {
+  const client = await connectClient(conn, conn.database, signal);
+  try {
+    const { rows } = await client.query<{ last: string | null }>('SELECT last_archived_wal AS last FROM pg_stat_archiver');
+    // Also "<segment>.<offset>.backup" (a backup history file, archived after its segment) or ".partial".
+    const last = /^[0-9A-F]{24}/.exec(rows[0]?.last ?? '')?.[0] ?? '';
+    return last !== '' && last.slice(0, 8) === segment.slice(0, 8) && last >= segment;
+  } finally {
+    await closeClient(client, conn, conn.database);
+  }
+}
+
+type ServerFacts = { version: string; major: number; systemId: string; walSegmentSize: number; archiveCommand: string; sizeEstimate: number };
 
 /** Version, system identifier and archiving settings; refuses a server that does not archive WAL. */
 async function serverFacts(conn: PgConnection, signal: AbortSignal): Promise<ServerFacts> {
@@ -180,7 +235,7 @@ async function serverFacts(conn: PgConnection, signal: AbortSignal): Promise<Ser
     if (r.archive_mode === 'off') {
       throw new BaseBackupError(`archive_mode is off on ${where}: a base backup is only restorable with the WAL archived after it. Set archive_mode = on and archive_command to \`lifeboat wal-push %p\` (see \`lifeboat database archive-check\`), restart the server, then back up again.`);
     }
-    return { version: r.version, systemId: r.sysid, walSegmentSize: parseSize(r.seg), archiveCommand: r.archive_command, sizeEstimate: Number(r.size ?? 0) };
+    return { version: r.version, major: Number.parseInt(r.version, 10), systemId: r.sysid, walSegmentSize: parseSize(r.seg), archiveCommand: r.archive_command, sizeEstimate: Number(r.size ?? 0) };
   } finally {
     await closeClient(client, conn, conn.database);
   }
