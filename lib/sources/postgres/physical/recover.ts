@@ -16,6 +16,7 @@
 // On failure the server is stopped and a data directory this function created is removed again.
 import { spawn, spawnSync } from 'node:child_process';
 import { chown, mkdir, readdir, readFile, rm, writeFile, access, appendFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Snapshot } from '../../../repo/snapshot';
 import type { BlobReader } from '../streams';
@@ -201,14 +202,31 @@ export async function recoverPostgres(repo: RecoverRepo, base: BaseBackupEntry, 
 
 export type OsUser = { name: string; uid: number; gid: number };
 
-/** The uid and gid of an OS user (the server's), or a RecoverError naming it. */
+/**
+ * The uid and gid of an OS user (the server's), or a RecoverError naming it: from /etc/passwd, else from
+ * `getent passwd` (users of LDAP and other NSS sources). Spawning `id` twice cost ~40 ms of every recovery.
+ */
 export function osUser(name: string): OsUser {
-  const id = (flag: string) => {
-    const r = spawnSync('id', [flag, name], { encoding: 'utf8' });
-    if (r.status !== 0) throw new RecoverError(`OS user ${name} does not exist (it must own the restored data directory and run the server)`);
-    return Number(r.stdout.trim());
-  };
-  return { name, uid: id('-u'), gid: id('-g') };
+  const entry = passwdEntry(readFileSafe('/etc/passwd'), name) ?? passwdEntry(spawnSync('getent', ['passwd', name], { encoding: 'utf8' }).stdout ?? '', name);
+  if (!entry) throw new RecoverError(`OS user ${name} does not exist (it must own the restored data directory and run the server)`);
+  return { name, ...entry };
+}
+
+/** uid and gid of `name` in passwd(5) lines. */
+export function passwdEntry(text: string, name: string): { uid: number; gid: number } | null {
+  for (const line of text.split('\n')) {
+    const f = line.split(':');
+    if (f[0] === name && f.length >= 4 && /^\d+$/.test(f[2]!) && /^\d+$/.test(f[3]!)) return { uid: Number(f[2]), gid: Number(f[3]) };
+  }
+  return null;
+}
+
+function readFileSafe(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
 }
 
 /** Creates the data directory (mode 0700, owned by the server's user); true when we created it. */
