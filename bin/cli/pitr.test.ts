@@ -295,6 +295,18 @@ describe('WAL archiving and point-in-time recovery', () => {
     expect(existsSync(dir)).toBe(false);
   }, 200_000);
 
+  it('base-backup names what a role without REPLICATION lacks, saving nothing', async () => {
+    await psql(port, "CREATE ROLE plain LOGIN PASSWORD 'plain-pw'");
+    try {
+      const r = await lifeboat(['database', 'base-backup', '--host', '127.0.0.1', '--port', String(port), '--user', 'plain'], { ...env, PGPASSWORD: 'plain-pw' }, { timeoutMs: 120_000 });
+      expect(r.code, r.stdout).toBe(1);
+      expect(r.stderr).toMatch(/cannot connect to PostgreSQL as plain@127\.0\.0\.1:\d+\/postgres: .*replication.* \(a base backup needs a role with the REPLICATION attribute and a "replication" line in pg_hba\.conf\)/);
+      expect(await lifeboatJson<unknown[]>(['--json', 'snapshots'], env)).toHaveLength(1);
+    } finally {
+      await psql(port, 'DROP ROLE plain');
+    }
+  }, 120_000);
+
   it('base-backup refuses tablespaces outside the data directory, saving nothing', async () => {
     const location = join(work, 'tablespace');
     await mkdir(location);

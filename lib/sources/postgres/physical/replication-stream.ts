@@ -42,7 +42,9 @@ const BLOCK = 256 * 1024;
 
 export async function streamBaseBackup(conn: PgConnection, opts: BaseBackupStreamOptions): Promise<BaseBackupStream> {
   const text = commandText(opts); // a bad --max-rate fails before connecting
-  const client = await connectClient(conn, conn.database, opts.signal, { replication: true });
+  const client = await connectClient(conn, conn.database, opts.signal, { replication: true }).catch((err: Error) => {
+    throw new ReplicationStreamError(`${err.message} (a base backup needs a role with the REPLICATION attribute and a "replication" line in pg_hba.conf)`);
+  });
   const query = new BaseBackupQuery(text, describeConnection(conn));
   const onAbort = () => query.fail(opts.signal!.reason as Error);
   opts.signal?.addEventListener('abort', onAbort, { once: true });
