@@ -9,6 +9,7 @@
 // data directory (no absolute names, no "..", nothing through a symlink of the archive). Files are created
 // new (O_EXCL, O_NOFOLLOW) with the archive's mode and mtime, owned by `owner` when given (we run as root
 // and the server's user must own its files); directories too (their mtimes set last, as tar does).
+// Writes to one file are issued one after the other, writes to different files at once (see the write).
 // Durability: each file is fdatasync'ed once written (in the pool, alongside other files' writes) and every
 // directory at the end, as pgBackRest does. A restore is done when it is on disk; left to the server, the
 // start-up sync of a freshly written data directory took 1.5 s on its own thread (the RTO's slowest part).
@@ -46,7 +47,7 @@ const MAX_HELD = 16 * 1024 * 1024;
 const MANIFEST = 'backup_manifest';
 const MAX_MANIFEST = 256 * 1024 * 1024;
 
-type OpenFile = { name: string; handle: Promise<FileHandle> | null; size: number; crc: number; mtime: number; writes: Promise<unknown>[]; unsynced: number; manifest: Buffer[] | null };
+type OpenFile = { name: string; handle: Promise<FileHandle> | null; size: number; crc: number; mtime: number; writes: Promise<unknown>[]; tail: Promise<unknown> | null; unsynced: number; manifest: Buffer[] | null };
 
 /** A large file is synced every this many bytes while it is written, so the disk works alongside. */
 const SYNC_EVERY = 32 * 1024 * 1024;
@@ -120,7 +121,7 @@ export async function extractTar(source: AsyncIterable<HeldBuffer>, dest: string
         return fh;
       })) as Promise<FileHandle>;
       handle?.catch(() => {});
-      const f: OpenFile = { name, handle, size: m.size, crc: 0, mtime: m.mtime, writes: [], unsynced: 0, manifest: name === MANIFEST && m.size <= MAX_MANIFEST ? [] : null };
+      const f: OpenFile = { name, handle, size: m.size, crc: 0, mtime: m.mtime, writes: [], tail: null, unsynced: 0, manifest: name === MANIFEST && m.size <= MAX_MANIFEST ? [] : null };
       if (m.size === 0) finishFile(f);
       else {
         file = f;
@@ -171,7 +172,11 @@ export async function extractTar(source: AsyncIterable<HeldBuffer>, dest: string
             }
             continue;
           }
-          const w = f.handle.then((h) => writeFully(h, piece, position));
+          // One write at a time per file: ext4 serialises buffered writes to a file on its inode lock, and
+          // writers waiting there spin. Different files still write at once (A/B on a 927 MiB restore:
+          // 1.53 -> 1.43 s median of 8, 0.2 s less system time, ~10 MB less RSS).
+          const handle = f.handle;
+          const w = (f.tail = (f.tail ?? handle).then(() => handle.then((h) => writeFully(h, piece, position))));
           w.catch(() => {});
           f.writes.push(w);
           writes.push(w);
