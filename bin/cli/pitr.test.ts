@@ -19,7 +19,8 @@ import { s3TestEnv } from '../../lib/repo/keys/test-support';
 import { pgTool } from '../../lib/sources/postgres/connection';
 import { ensurePostgres as ensurePostgresUntyped } from '../../scripts/services/postgres.mjs';
 import { freePort } from '../../scripts/services/util.mjs';
-import { CLI, lifeboat, lifeboatJson, run, type Env } from './test-support';
+import { CLI, cleanEnv, lifeboat, lifeboatJson, run, type Env } from './test-support';
+import { spawn } from 'node:child_process';
 
 type Cluster = { url: string; started: boolean; stop: () => Promise<void> };
 const ensurePostgres = ensurePostgresUntyped as unknown as (o: { dataDir: string; port: number; log: (m: string) => void; extraConf?: string }) => Promise<Cluster>;
@@ -305,6 +306,28 @@ describe('WAL archiving and point-in-time recovery', () => {
     } finally {
       await psql(port, 'DROP ROLE plain');
     }
+  }, 120_000);
+
+  it('base-backup stops at once on Ctrl-C (at --max-rate 32k), saving nothing and ending the server side', async () => {
+    const child = spawn(process.execPath, [CLI, 'database', 'base-backup', '--host', '127.0.0.1', '--port', String(port), '--user', 'postgres', '--max-rate', '32k'], {
+      env: { ...cleanEnv(env) } as NodeJS.ProcessEnv,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    // Wait until the server is streaming the backup, then interrupt.
+    for (let i = 0; i < 100 && (await psql(port, "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'walsender'")) === '0'; i++) await sleep(100);
+    await sleep(500);
+    const stopped = Date.now();
+    child.kill('SIGINT');
+    const code = await exited;
+    expect(code, stderr).not.toBe(0);
+    expect(Date.now() - stopped).toBeLessThan(10_000);
+    expect(stderr).toMatch(/interrupted/);
+    expect(await lifeboatJson<unknown[]>(['--json', 'snapshots'], env)).toHaveLength(1);
+    for (let i = 0; i < 50 && (await psql(port, "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'walsender'")) !== '0'; i++) await sleep(100);
+    expect(await psql(port, "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'walsender'")).toBe('0');
   }, 120_000);
 
   it('base-backup refuses tablespaces outside the data directory, saving nothing', async () => {
