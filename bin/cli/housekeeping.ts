@@ -11,7 +11,7 @@ import { repositoryLocation } from '../../lib/repo/location';
 import { indexLeftoverPacks } from '../../lib/repo/leftover-packs';
 import type { Lock } from '../../lib/repo/lock';
 import type { CompactIndexResult } from '../../lib/repo/index';
-import { compactIndexWhenLarge } from '../../lib/repo/maintenance';
+import { mergeIndexAfterBackup } from '../../lib/repo/maintenance';
 import type { Repository } from '../../lib/repo/repository';
 export { indexLeftoverPacks, type LeftoverResult } from '../../lib/repo/leftover-packs';
 import type { GlobalOptions } from './context';
@@ -78,15 +78,11 @@ export async function tidyUpBeforeBackup(repo: Parameters<typeof indexLeftoverPa
  * After a backup, once its lock is released: merges the index when it has grown (lib/repo/maintenance.ts).
  * Best effort: a failure becomes a warning; null when nothing was merged.
  */
-export async function tidyUpAfterBackup(repo: Pick<Repository, 'store' | 'masterKey'>, signal: AbortSignal): Promise<CompactIndexResult | null> {
-  try {
-    const outcome = await compactIndexWhenLarge(repo.store, repo.masterKey, { signal });
-    return 'compacted' in outcome ? outcome.compacted : null;
-  } catch (err) {
+export function tidyUpAfterBackup(repo: Pick<Repository, 'store' | 'masterKey'>, signal: AbortSignal): Promise<CompactIndexResult | null> {
+  return mergeIndexAfterBackup(repo, signal, (err) => {
     signal.throwIfAborted();
     process.stderr.write(`lifeboat: warning: could not merge index files: ${describeError(err)}\n`);
-    return null;
-  }
+  });
 }
 
 export function describeCompaction(c: CompactIndexResult | null): string[] {

@@ -3,6 +3,7 @@
 // - compactIndexWhenLarge: merges small index files once there are AUTO_COMPACT_INDEX_FILES of them (each
 //   backup adds one, and every command that loads the index pays a GET and a decryption per file). It waits
 //   for nobody: while any other lock is held it skips, and a later backup tries again.
+// - mergeIndexAfterBackup: that, best effort, for the CLI's and the worker's backups.
 import type { BlobStore } from '../blob';
 import type { MasterKey } from './crypto/master-key';
 import { compactIndex, type CompactIndexResult } from './index/compact';
@@ -38,5 +39,21 @@ export async function compactIndexWhenLarge(store: BlobStore, key: MasterKey, op
     return { compacted: await compactIndex(store, key, { signal: opts.signal ? AbortSignal.any([opts.signal, lock.signal]) : lock.signal }) };
   } finally {
     await lock.release().catch(() => {});
+  }
+}
+
+/**
+ * After a backup, once its own lock is released: compactIndexWhenLarge, best effort. Null when nothing was
+ * merged; a failure goes to `onError` (which may rethrow) and the backup stands.
+ */
+export async function mergeIndexAfterBackup(
+  repo: { store: BlobStore; masterKey: MasterKey }, signal: AbortSignal, onError: (err: unknown) => void,
+): Promise<CompactIndexResult | null> {
+  try {
+    const outcome = await compactIndexWhenLarge(repo.store, repo.masterKey, { signal });
+    return 'compacted' in outcome ? outcome.compacted : null;
+  } catch (err) {
+    onError(err);
+    return null;
   }
 }

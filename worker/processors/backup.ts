@@ -8,7 +8,7 @@ import { abortStaleUploadsFor, openTargetRepository } from '../../lib/catalog/re
 import { recordRestorePoint } from '../../lib/catalog/restore-points';
 import { backupFilesystem } from '../../lib/sources/filesystem/backup';
 import { indexLeftoverPacks } from '../../lib/repo/leftover-packs';
-import { compactIndexWhenLarge } from '../../lib/repo/maintenance';
+import { mergeIndexAfterBackup } from '../../lib/repo/maintenance';
 import type { Repository } from '../../lib/repo/repository';
 import type { Logger } from '../../lib/log';
 import { isDatabaseKind } from '../../lib/catalog/database-config';
@@ -70,10 +70,6 @@ export const backup: JobHandler<typeof backupJob.schema> = async (data, { db, re
 
 /** Every backup adds an index file: once there are many, merge them (best effort; skipped while the repository is in use). */
 async function mergeIndexWhenLarge(repo: Repository, signal: AbortSignal, log: Logger): Promise<void> {
-  try {
-    const outcome = await compactIndexWhenLarge(repo.store, repo.masterKey, { signal });
-    if ('compacted' in outcome) log.info({ indexCompaction: outcome.compacted }, 'merged index files');
-  } catch (err) {
-    log.warn({ err }, 'could not merge index files');
-  }
+  const merged = await mergeIndexAfterBackup(repo, signal, (err) => log.warn({ err }, 'could not merge index files'));
+  if (merged) log.info({ indexCompaction: merged }, 'merged index files');
 }

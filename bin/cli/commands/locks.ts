@@ -16,8 +16,11 @@ type State = 'live' | 'stale' | 'dead' | 'unreadable';
 type Row = { id: string; state: State; exclusive?: boolean; operation?: string; hostname?: string; pid?: number; time?: string; expires?: string; error?: string };
 
 function row(entry: LockEntry | UnreadableLock, nowMs: number): Row {
-  if ('error' in entry) return { id: entry.id, state: 'unreadable', error: entry.error.message };
-  return { id: entry.id, state: lockState(entry.lock, nowMs), ...entry.lock };
+  return 'error' in entry ? { id: entry.id, state: 'unreadable', error: entry.error.message } : { id: entry.id, state: stateOf(entry, nowMs), ...entry.lock };
+}
+
+function stateOf(entry: LockEntry | UnreadableLock, nowMs: number): State {
+  return 'error' in entry ? 'unreadable' : lockState(entry.lock, nowMs);
 }
 
 /** dead: taken on this host by a process that is no longer running. */
@@ -70,12 +73,13 @@ export function registerLocks(program: Command, globals: () => GlobalOptions) {
       try {
         const listing = await listLocks(store, opened.masterKey);
         const now = Date.now();
-        const chosen = cmd.removeAll ? [...listing.locks, ...listing.unreadable] : listing.locks.filter((e) => lockState(e.lock, now) !== 'live');
-        for (const e of chosen) await deleteObject(store, 'locks', e.id);
-        const kept = cmd.removeAll ? [] : listing.unreadable.map((e) => e.id);
-        emit(opts.json, { removed: chosen.map((e) => e.id), unreadable: kept }, () => [
+        const all = [...listing.locks, ...listing.unreadable].map((entry) => ({ entry, state: stateOf(entry, now) }));
+        const chosen = all.filter((l) => cmd.removeAll || l.state === 'stale' || l.state === 'dead');
+        for (const l of chosen) await deleteObject(store, 'locks', l.entry.id);
+        const kept = all.filter((l) => !chosen.includes(l)).filter((l) => l.state === 'unreadable').map((l) => l.entry.id);
+        emit(opts.json, { removed: chosen.map((l) => l.entry.id), unreadable: kept }, () => [
           chosen.length ? `removed ${chosen.length} lock(s):` : `no ${cmd.removeAll ? '' : 'stale '}locks to remove`,
-          ...chosen.map((e) => `  ${e.id.slice(0, 8)}: ${'error' in e ? 'unreadable' : lockState(e.lock, now)}, ${describeHolder(e).replace(/^repository (is|has) /, '')}`),
+          ...chosen.map((l) => `  ${l.entry.id.slice(0, 8)}: ${l.state}, ${describeHolder(l.entry).replace(/^repository (is|has) /, '')}`),
           ...kept.map((id) => `warning: left locks/${id} in place: it cannot be read (remove it with unlock --remove-all once nobody uses the repository)`),
         ]);
       } finally {

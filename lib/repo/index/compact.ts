@@ -9,6 +9,7 @@
 //   only deleted.
 // Memory: the small files of at most `maxBatches` merged files are held at once; more wait for the next run.
 import type { BlobStore } from '../../blob';
+import { runLimited } from '../../concurrency';
 import type { MasterKey } from '../crypto/master-key';
 import { deleteObject, listObjectIds } from '../objects';
 import { readIndexFile, writeIndexFile } from './io';
@@ -70,16 +71,12 @@ async function readSummaries(
   store: BlobStore, key: MasterKey, ids: readonly string[], smallBelow: number, opts: CompactIndexOptions,
 ): Promise<FileSummary[]> {
   const out: FileSummary[] = new Array(ids.length);
-  let next = 0;
-  const reader = async () => {
-    while (next < ids.length) {
-      const i = next++;
-      const file = await readIndexFile(store, key, ids[i]!, opts.signal);
-      const blobs = file.packs.reduce((n, p) => n + p.blobs.length, 0);
-      out[i] = { id: ids[i]!, blobs, supersedes: file.supersedes, file: blobs < smallBelow ? file : undefined };
-    }
+  const read = async (i: number) => {
+    const file = await readIndexFile(store, key, ids[i]!, opts.signal);
+    const blobs = file.packs.reduce((n, p) => n + p.blobs.length, 0);
+    out[i] = { id: ids[i]!, blobs, supersedes: file.supersedes, file: blobs < smallBelow ? file : undefined };
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.concurrency ?? 8, ids.length)) }, reader));
+  await runLimited(ids.map((_, i) => () => read(i)), opts.concurrency ?? 8);
   return out;
 }
 

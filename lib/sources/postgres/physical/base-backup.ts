@@ -173,9 +173,8 @@ type BaseBackupSource = { tar: Readable; done: Promise<unknown>; kill: () => voi
 async function openBaseBackup(conn: PgConnection, server: ServerFacts, opts: BaseBackupOptions, label: string, signal: AbortSignal): Promise<BaseBackupSource> {
   const checkpoint = opts.checkpoint ?? 'fast';
   if (server.major >= 15) {
-    const stop = new AbortController();
-    const s = await streamBaseBackup(conn, { label, checkpoint, maxRate: opts.maxRate, signal: AbortSignal.any([signal, stop.signal]) });
-    return { tar: s.tar, done: s.done, kill: () => stop.abort(new Error('the base backup was stopped')), tool: `replication protocol (PostgreSQL ${server.version})` };
+    const s = await streamBaseBackup(conn, { label, checkpoint, maxRate: opts.maxRate, signal });
+    return { tar: s.tar, done: s.done, kill: () => s.stop(new Error('the base backup was stopped')), tool: `replication protocol (PostgreSQL ${server.version})` };
   }
   const tool = await toolVersion(opts.binDir, signal, 'pg_basebackup');
   const args = ['--format=tar', '--pgdata=-', '--wal-method=none', `--checkpoint=${checkpoint}`, '--no-password', `--label=${label}`];

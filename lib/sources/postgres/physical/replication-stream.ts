@@ -31,6 +31,8 @@ export type BaseBackupStream = {
   tar: Readable;
   /** Settles once the server has ended the backup: the end position, or why it failed. */
   done: Promise<BaseBackupPositions>;
+  /** Ends the backup (the connection closes, the server aborts it); `tar` and `done` fail with `reason`. */
+  stop: (reason: Error) => void;
 };
 
 export class ReplicationStreamError extends Error {
@@ -54,7 +56,7 @@ export async function streamBaseBackup(conn: PgConnection, opts: BaseBackupStrea
     await closeClient(client, conn, conn.database).catch(() => {});
   });
   done.catch(() => {});
-  return { tar: query.tar, done };
+  return { tar: query.tar, done, stop: (reason) => query.fail(reason) };
 }
 
 function commandText(opts: BaseBackupStreamOptions): string {
