@@ -3,7 +3,7 @@ import { restoreJob } from '../../lib/jobs/restore';
 import { readEnv } from '../../lib/config/env';
 import { openTargetRepository } from '../../lib/catalog/repositories';
 import { restoreTargetProblem } from '../../lib/catalog/restore-targets';
-import { restoreTree } from '../../lib/sources/filesystem/restorer';
+import { expectedTotals, restoreTree } from '../../lib/sources/filesystem/restorer';
 import { PermanentJobError, type JobHandler } from '../processor';
 
 export const restore: JobHandler<typeof restoreJob.schema> = async (data, { db, reporter, signal }) => {
@@ -23,6 +23,7 @@ export const restore: JobHandler<typeof restoreJob.schema> = async (data, { db, 
     const started = Date.now();
     const result = await restoreTree(repo, snapshot.tree, data.targetPath, {
       from,
+      expected: expectedTotals(snapshot, from),
       signal: AbortSignal.any([signal, lock.signal]),
       onProgress: (p) => void reporter.progress({ fraction: p.bytesTotal ? p.bytesDone / p.bytesTotal : undefined, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal, filesDone: p.filesDone, filesTotal: p.filesTotal }),
     });

@@ -8,7 +8,7 @@ import { verifyJob } from '../../lib/jobs/verify';
 import { readEnv } from '../../lib/config/env';
 import { openTargetRepository } from '../../lib/catalog/repositories';
 import { checkRepository } from '../../lib/repo/check';
-import { restoreTree } from '../../lib/sources/filesystem/restorer';
+import { expectedTotals, restoreTree } from '../../lib/sources/filesystem/restorer';
 import { baseBackupProblem } from '../../lib/sources/postgres/physical';
 import { PermanentJobError, type JobHandler } from '../processor';
 
@@ -30,6 +30,7 @@ export const verify: JobHandler<typeof verifyJob.schema> = async (data, { db, re
       const started = Date.now();
       try {
         const r = await restoreTree(repo, snapshot.tree, dir, {
+          expected: expectedTotals(snapshot, undefined),
           signal,
           onProgress: (p) => void reporter.progress({ fraction: 0.3 + 0.7 * (p.bytesTotal ? p.bytesDone / p.bytesTotal : 0), bytesDone: p.bytesDone, bytesTotal: p.bytesTotal, filesDone: p.filesDone, filesTotal: p.filesTotal }),
         });

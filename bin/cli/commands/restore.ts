@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
-import { restoreTree } from '../../../lib/sources/filesystem/restorer';
+import { expectedTotals, restoreTree } from '../../../lib/sources/filesystem/restorer';
 import { openRepo, type GlobalOptions } from '../context';
 import { UsageError } from '../errors';
 import { emit } from '../output';
@@ -33,6 +33,7 @@ export function registerRestore(program: Command, globals: () => GlobalOptions) 
         const from = cmd.path === 'auto' ? autoPath(entry.id, entry.snapshot.paths, cmd.target) : cmd.path;
         const result = await restoreTree(repo, entry.snapshot.tree, cmd.target, {
           from,
+          expected: expectedTotals(entry.snapshot, from),
           signal: lock.signal,
           onProgress: (p) => progress.update({ done: p.bytesDone, total: p.bytesTotal, filesDone: p.filesDone, filesTotal: p.filesTotal }),
         });

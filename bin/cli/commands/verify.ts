@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkRepository } from '../../../lib/repo/check';
-import { restoreTree } from '../../../lib/sources/filesystem/restorer';
+import { expectedTotals, restoreTree } from '../../../lib/sources/filesystem/restorer';
 import { baseBackupProblem } from '../../../lib/sources/postgres/physical';
 import { openRepo, type GlobalOptions } from '../context';
 import { UsageError } from '../errors';
@@ -52,7 +52,7 @@ export function registerVerify(program: Command, globals: () => GlobalOptions) {
           const dir = await mkdtemp(join(tmpdir(), 'lifeboat-test-restore-'));
           const started = Date.now();
           try {
-            const res = await restoreTree(repo, selected[0].snapshot.tree, dir, { signal: lock.signal, onProgress: (p) => progress.update({ done: p.bytesDone, total: p.bytesTotal, label: 'test restore' }) });
+            const res = await restoreTree(repo, selected[0].snapshot.tree, dir, { expected: expectedTotals(selected[0].snapshot, undefined), signal: lock.signal, onProgress: (p) => progress.update({ done: p.bytesDone, total: p.bytesTotal, label: 'test restore' }) });
             // A base backup is also read as PostgreSQL would get it: every file against its manifest.
             const problem = await baseBackupProblem(repo, selected[0].snapshot, selected[0].id, { signal: lock.signal, onProgress: (done, total) => progress.update({ done, total, label: 'base backup check' }) });
             testRestore = { snapshot: selected[0].id, seconds: (Date.now() - started) / 1000, files: res.verifiedFiles, bytes: res.bytes, errors: [...res.errors.map((e) => `${e.path}: ${e.message}`), ...(problem ? [problem] : [])] };

@@ -6,7 +6,7 @@
 import { InvalidRangeError, isAbortError, isNotFound } from '../../blob';
 import { IntegrityError } from '../../repo/crypto/sealed-box';
 import type { BlobLocation } from '../../repo/index';
-import { runLimited } from '../../concurrency';
+import { runLimited, type Slots } from '../../concurrency';
 import { MAX_READ, planPackReads, type PackRead } from './pack-reads';
 
 /** What fetching needs from a repository (lib/repo/repository.ts's Repository has it). */
@@ -34,6 +34,14 @@ export const READS_IN_FLIGHT = 2;
 export interface FetchOptions {
   signal?: AbortSignal;
   readsInFlight?: number;
+  /**
+   * Buffers to read into, for a caller that reads packs in several calls (a batched restore): each call's
+   * own would leave its shared buffers to the workers' rare collections (see ReadBuffers). By default, the
+   * call's own, sized to its largest read.
+   */
+  buffers?: ReadBuffers;
+  /** Limits reads in flight across calls that overlap (the batches of one restore); then readsInFlight is per call. */
+  readSlots?: Slots;
 }
 
 export interface ReadHandlers {
@@ -50,7 +58,8 @@ export interface ReadHandlers {
  */
 export async function readPacks(source: Pick<BlobSource, 'locateBlob' | 'readPackRange'>, ids: Iterable<string>, handlers: ReadHandlers, opts: FetchOptions = {}): Promise<void> {
   const { signal } = opts;
-  const readPack = async (read: PackRead): Promise<void> => {
+  const readPack = (read: PackRead): Promise<void> => (opts.readSlots ? opts.readSlots.run(() => readOnePack(read)) : readOnePack(read));
+  const readOnePack = async (read: PackRead): Promise<void> => {
     const buffer = buffers.take(read.length);
     try {
       let bytes: Buffer;
@@ -67,7 +76,7 @@ export async function readPacks(source: Pick<BlobSource, 'locateBlob' | 'readPac
   };
   const inFlight = opts.readsInFlight ?? READS_IN_FLIGHT;
   const { reads, unlocated } = planPackReads(ids, (id) => source.locateBlob(id));
-  const buffers = new ReadBuffers(reads.reduce((n, r) => Math.max(n, r.length), 0));
+  const buffers = opts.buffers ?? new ReadBuffers(reads.reduce((n, r) => Math.max(n, r.length), 0));
   const tasks = [...reads.map((read) => () => readPack(read)), ...unlocated.map((id) => () => handlers.onUnlocated(id))];
   await runLimited(tasks, inFlight);
 }

@@ -15,7 +15,7 @@ import { objectKey } from '../../repo/layout';
 import { Repository } from '../../repo/repository';
 import { decodeTree, type DirNode, type FileNode, type TreeNode } from '../../repo/tree';
 import { backupFilesystem } from './backup';
-import { restoreTree, type RestoreProgress, type RestoreRepo } from './restorer';
+import { expectedTotals, restoreTree, type RestoreProgress, type RestoreRepo } from './restorer';
 
 const KiB = 1024;
 const pw = { passphrase: 'pw' };
@@ -218,6 +218,51 @@ describe('pack-wise restore', () => {
     expect(result.errors).toEqual([{ path: join(target, 'sub/deeper'), message: expect.stringContaining(treeId) }]);
     expect(result.dirs).toBe(2);
     await expectSameAsSource(target, ['sub/deeper/repeat.bin']);
+  });
+
+  it('restores in batches of a few files: the same bytes, a hard link to a file batches earlier, exact totals', async () => {
+    const { blobs } = await snapshotFacts(repo, tree);
+    const { repo: wrapped, calls } = counted(repo);
+    const target = join(work, 'restore-batched');
+    const progress: RestoreProgress[] = [];
+    const batch = { files: 7, pieces: 20 };
+    const result = await restoreTree(wrapped, tree, target, { from: src, batch, expected: { files: 1, bytes: 1 }, onProgress: (p) => progress.push(p) });
+    expect(result.errors).toEqual([]);
+    expect(result).toMatchObject({ files: 66, verifiedFiles: 65, dirs: 3 });
+    await expectSameAsSource(target);
+    // small/ (60 files) comes before sub/ in the walk: its link is restored many batches after it.
+    expect((await stat(join(target, 'sub/f00-link.txt'))).ino).toBe((await stat(join(target, 'small/f00.txt'))).ino);
+    expect(await tempFilesUnder(target)).toEqual([]);
+    const packs = new Set([...blobs].map((id) => repo.locateBlob(id)!.packId));
+    expect(calls.reads).toBeGreaterThan(packs.size); // packs shared by files of several batches are read once per batch
+    expect(progress.at(-1)).toMatchObject({ filesDone: 66, filesTotal: 66 });
+  });
+
+  it('takes progress totals from the snapshot summary only when restoring all of it', () => {
+    const summary = { files: 66, bytes: 12345 };
+    expect(expectedTotals({ paths: [src], summary }, src)).toEqual(summary);
+    expect(expectedTotals({ paths: [src], summary }, undefined)).toEqual(summary);
+    expect(expectedTotals({ paths: [src, '/etc'], summary }, '/')).toEqual(summary);
+    expect(expectedTotals({ paths: [src, '/etc'], summary }, src)).toBeUndefined();
+    expect(expectedTotals({ paths: [src], summary }, join(src, 'small'))).toBeUndefined();
+  });
+
+  it('reports a later name with its first name\'s failure, batches apart', async () => {
+    const { file } = await snapshotFacts(repo, tree);
+    const id = file('small/f00.txt').content[0]!;
+    const loc = repo.locateBlob(id)!;
+    const damaged = await Repository.open(flipping(repo.store, { packId: loc.packId, at: loc.offset + 40 }), pw);
+    const sharesThatBlob = [...(await files(src)).keys()].filter((p) => file(p).content.some((c) => repo.locateBlob(c)!.offset === loc.offset && repo.locateBlob(c)!.packId === loc.packId));
+    expect(sharesThatBlob.sort()).toEqual(['small/f00.txt', 'sub/f00-link.txt']);
+    const target = join(work, 'restore-batched-damaged');
+    const result = await restoreTree(damaged, tree, target, { from: src, batch: { files: 5, pieces: 20 } });
+    expect(result.errors).toEqual([
+      { path: join(target, 'small/f00.txt'), message: expect.stringContaining(id) },
+      { path: join(target, 'sub/f00-link.txt'), message: expect.stringContaining(id) },
+    ]);
+    expect(result.verifiedFiles).toBe(64);
+    await expectSameAsSource(target, ['small/f00.txt', 'sub/f00-link.txt']);
+    expect(await tempFilesUnder(target)).toEqual([]);
   });
 
   it('restores a single file given as `from`', async () => {

@@ -1,9 +1,11 @@
-// The restore plan: the snapshot tree (or the part at `from`) walked into flat lists, in tree order, of
-// what to create under the target: directories (parents before children), regular files restored with
-// data (each carrying the later names of its inode, restored as hard links to it), and other nodes
-// (symlinks, FIFOs, devices). Trees are loaded with loadBlob, which serves them from the local tree cache
-// when it has them (lib/repo/cache/tree-cache.ts), several at a time: a directory's subtrees start loading
-// as soon as it is decoded.
+// The restore plan, walked as the restore goes: the snapshot tree (or the part at `from`) in tree order, as
+// the items to create under the target: directories (before what is in them), regular files restored with
+// data, later names of a multiply-linked inode (restored as hard links to its first name), and other nodes
+// (symlinks, FIFOs, devices). The walk is a generator, so a restore holds the plan of the files it is
+// restoring, not of the whole snapshot: planned all at once, a 32k-file restore held ~21 MB of plan (685
+// bytes a file) before its first write, and its heap grew with the file count.
+// Trees are loaded with loadBlob, which serves them from the local tree cache when it has them
+// (lib/repo/cache/tree-cache.ts), several at a time and ahead of the walk, in the order it will visit them.
 // Every path is inside the target: names come from decodeTree, which rejects anything that is not a
 // single safe path component.
 import { isAbortError } from '../../blob';
@@ -35,13 +37,18 @@ export interface PlannedLink {
   parent?: PlannedDir;
 }
 
+/** What became of a file's inode; later names of it (which may come batches later) follow it. */
+export type FileOutcome = { kind: 'placed' } | { kind: 'failed'; message: string } | { kind: 'skipped' };
+
 export interface PlannedFile extends PlannedLink {
-  /** Later names of the same inode, linked to this file once it is restored (NO_LINKS, shared, for most). */
+  /** Later names of the same inode seen so far, linked to this file once it is restored (NO_LINKS, shared, for most). */
   links: PlannedLink[];
+  /** Set by the restorer once the file is restored, has failed, or was skipped (no usable name yet). */
+  outcome?: FileOutcome;
 }
 
 /** The links of every file with one name: one shared empty list instead of ~30k. Never pushed to. */
-const NO_LINKS: PlannedLink[] = [];
+export const NO_LINKS: PlannedLink[] = [];
 
 export interface PlannedOther {
   path: string;
@@ -49,75 +56,63 @@ export interface PlannedOther {
   parent?: PlannedDir;
 }
 
-export interface RestorePlan {
-  /** The target directory: the parent of every entry without a planned parent. */
-  target: string;
-  dirs: PlannedDir[];
-  files: PlannedFile[];
-  others: PlannedOther[];
-  /** Regular file names, hard links included. */
-  fileCount: number;
-}
+/** One step of the walk, in tree order. */
+export type PlanItem =
+  | { kind: 'dir'; dir: PlannedDir }
+  | { kind: 'file'; file: PlannedFile }
+  /** A later name of an inode whose first name (`first`) came earlier in the walk. */
+  | { kind: 'link'; link: PlannedLink; first: PlannedFile }
+  | { kind: 'other'; other: PlannedOther };
 
 /** Tree loads in flight: tree blobs are small, so loading them from the bucket is latency-bound. */
 const TREE_LOADS_IN_FLIGHT = 8;
+/** Trees loaded (or loading) ahead of the walk, not visited yet: what bounds the walk's own memory. */
+const TREES_AHEAD = 64;
 
-/** A directory whose tree is being read; `entries` once it is. */
-interface Listing {
-  treeId: string;
-  path: string;
-  depth: number;
-  node?: DirNode;
-  entries?: (Listing | { path: string; node: TreeNode })[];
-  error?: Error;
-}
-
-export async function planRestore(source: TreeSource, rootTree: string, target: string, from = '/', signal?: AbortSignal): Promise<RestorePlan> {
-  const trees = new Trees(source, signal);
-  const plan = new PlanBuilder(target);
-  const start = await locate(trees, rootTree, from);
+/**
+ * Walks the snapshot tree at `from` (a directory or a single node) into plan items, in tree order. An
+ * unreadable tree below the start is the item of its directory (`error`); an unreadable start rejects.
+ */
+export async function* walkRestorePlan(source: TreeSource, rootTree: string, target: string, from = '/', signal?: AbortSignal): AsyncGenerator<PlanItem, void, undefined> {
+  const loader = new TreeLoader(source, signal);
+  const names = new InodeNames();
+  const start = await locate(loader, rootTree, from);
   if (start.kind === 'node') {
-    plan.addLeaf(under(target, start.node.name), start.node, undefined);
-    return plan.result;
+    yield names.leaf(under(target, start.node.name), start.node, undefined);
+    return;
   }
-
-  /** Reads the listing's tree, then its subdirectories' (concurrently); an unreadable tree is kept as its error. */
-  const read = async (listing: Listing): Promise<void> => {
-    let tree: Tree;
+  // Depth first without recursion (a yield* per level would pass every item through each level's generator).
+  type Frame = { nodes: readonly TreeNode[]; next: number; path: string; depth: number; dir?: PlannedDir; subdirs: TreeRef[]; nextSubdir: number };
+  const enter = (tree: Tree, path: string, depth: number, dir?: PlannedDir): Frame => {
+    const subdirs = tree.nodes.flatMap((n) => (n.type === 'dir' ? [{ id: n.subtree, taken: false }] : []));
+    loader.want(subdirs);
+    return { nodes: tree.nodes, next: 0, path, depth, dir, subdirs, nextSubdir: 0 };
+  };
+  const stack: Frame[] = [enter(await loader.load(start.tree), target, 0)];
+  while (stack.length > 0) {
+    const frame = stack.at(-1)!;
+    const node = frame.nodes[frame.next++];
+    if (!node) {
+      stack.pop();
+      continue;
+    }
+    const path = under(frame.path, node.name);
+    if (node.type !== 'dir') {
+      yield names.leaf(path, node, frame.dir);
+      continue;
+    }
+    let tree: Tree | undefined;
+    let error: string | undefined;
     try {
-      tree = await trees.get(listing.treeId);
+      tree = await loader.take(frame.subdirs[frame.nextSubdir++]!);
     } catch (err) {
       if (signal?.aborted || isAbortError(err)) throw err;
-      listing.error = err as Error;
-      return;
+      error = (err as Error).message;
     }
-    const subdirs: Listing[] = [];
-    listing.entries = tree.nodes.map((node) => {
-      const path = under(listing.path, node.name);
-      if (node.type !== 'dir') return { path, node };
-      const sub: Listing = { treeId: node.subtree, path, depth: listing.depth + 1, node };
-      subdirs.push(sub);
-      return sub;
-    });
-    await Promise.all(subdirs.map(read));
-  };
-  const root: Listing = { treeId: start.tree, path: target, depth: 0 };
-  await read(root);
-  if (root.error) throw root.error;
-
-  const visit = (listing: Listing, parent: PlannedDir | undefined) => {
-    for (const entry of listing.entries ?? []) {
-      if ('treeId' in entry) {
-        const dir: PlannedDir = { path: entry.path, node: entry.node!, depth: entry.depth, parent, error: entry.error?.message };
-        plan.result.dirs.push(dir);
-        visit(entry, dir);
-      } else {
-        plan.addLeaf(entry.path, entry.node, parent);
-      }
-    }
-  };
-  visit(root, undefined);
-  return plan.result;
+    const dir: PlannedDir = { path, node, depth: frame.depth + 1, parent: frame.dir, error };
+    yield { kind: 'dir', dir };
+    if (tree) stack.push(enter(tree, path, dir.depth, dir));
+  }
 }
 
 /**
@@ -128,47 +123,48 @@ function under(dir: string, name: string): string {
   return dir.endsWith('/') ? dir + name : `${dir}/${name}`;
 }
 
-class PlanBuilder {
-  readonly result: RestorePlan;
+/** Tells the first name of each multiply-linked inode from its later ones. */
+class InodeNames {
   /** First name seen of each multiply-linked inode ("dev:inode"). */
   private readonly firstOfInode = new Map<string, PlannedFile>();
 
-  constructor(target: string) {
-    this.result = { target, dirs: [], files: [], others: [], fileCount: 0 };
-  }
-
-  addLeaf(path: string, node: TreeNode, parent: PlannedDir | undefined): void {
-    if (node.type === 'dir') throw new Error('addLeaf: directories are planned by the walk');
-    if (node.type !== 'file') {
-      this.result.others.push({ path, node, parent });
-      return;
-    }
-    this.result.fileCount++;
+  leaf(path: string, node: Exclude<TreeNode, DirNode>, parent: PlannedDir | undefined): PlanItem {
+    if (node.type !== 'file') return { kind: 'other', other: { path, node, parent } };
     const inodeKey = (node.links ?? 1) > 1 && node.inode !== undefined ? `${node.dev}:${node.inode}` : undefined;
     const first = inodeKey ? this.firstOfInode.get(inodeKey) : undefined;
-    if (first) {
-      if (first.links === NO_LINKS) first.links = [];
-      first.links.push({ path, node: restoreFields(node), parent });
-      return;
-    }
+    if (first) return { kind: 'link', link: { path, node: restoreFields(node), parent }, first };
     const file: PlannedFile = { path, node: restoreFields(node), parent, links: NO_LINKS };
-    this.result.files.push(file);
     if (inodeKey) this.firstOfInode.set(inodeKey, file);
+    return { kind: 'file', file };
   }
 }
 
 /**
  * A file node's fields a restore uses. The decoded node also holds ctime, inode, device and owner names
- * (~150 bytes a file); the trees it came from are dropped once planned, so these would be all that keeps them.
+ * (~150 bytes a file); the trees it came from are dropped once walked, so these would be all that keeps them.
  */
 function restoreFields(node: FileNode): RestoredFile {
   const { type, name, mode, uid, gid, mtimeNs, size, content } = node;
   return { type, name, mode, uid, gid, mtimeNs, size, content };
 }
 
-/** Decoded trees by id, loaded at most TREE_LOADS_IN_FLIGHT at a time, each once. */
-class Trees {
-  private readonly loaded = new Map<string, Promise<Tree>>();
+/** A subdirectory's tree the walk will visit. */
+interface TreeRef {
+  readonly id: string;
+  /** Loading ahead of the walk (until taken). */
+  load?: Promise<Tree>;
+  taken: boolean;
+}
+
+/**
+ * Loads trees ahead of the walk, in the order it will visit them, at most TREES_AHEAD not visited yet and
+ * TREE_LOADS_IN_FLIGHT at a time. A tree met twice (identical directories) is loaded twice: holding every
+ * tree for reuse is what the walk avoids.
+ */
+class TreeLoader {
+  /** A stack: the top is the next tree the walk will visit. */
+  private readonly wanted: TreeRef[] = [];
+  private ahead = 0;
   private readonly slots = new Slots(TREE_LOADS_IN_FLIGHT);
 
   constructor(
@@ -176,23 +172,45 @@ class Trees {
     private readonly signal?: AbortSignal,
   ) {}
 
-  get(id: string): Promise<Tree> {
-    let tree = this.loaded.get(id);
-    if (!tree) {
-      tree = this.slots.run(async () => decodeTree(await this.source.loadBlob(id, this.signal), `tree ${id}`));
-      tree.catch(() => {}); // awaited by every caller; this only keeps a shared failure from being "unhandled"
-      this.loaded.set(id, tree);
+  /** The subdirectories of the directory the walk just entered, in order: the first is visited next. */
+  want(refs: readonly TreeRef[]): void {
+    for (let i = refs.length - 1; i >= 0; i--) this.wanted.push(refs[i]!);
+    this.pump();
+  }
+
+  /** The walk visits `ref` now. */
+  take(ref: TreeRef): Promise<Tree> {
+    ref.taken = true;
+    const tree = ref.load ?? this.load(ref.id);
+    if (ref.load) {
+      ref.load = undefined;
+      this.ahead--;
     }
+    this.pump();
     return tree;
+  }
+
+  load(id: string): Promise<Tree> {
+    return this.slots.run(async () => decodeTree(await this.source.loadBlob(id, this.signal), `tree ${id}`));
+  }
+
+  private pump(): void {
+    while (this.ahead < TREES_AHEAD && this.wanted.length > 0) {
+      const ref = this.wanted.pop()!;
+      if (ref.taken) continue;
+      ref.load = this.load(ref.id);
+      ref.load.catch(() => {}); // taken (and awaited) later, or abandoned with the walk
+      this.ahead++;
+    }
   }
 }
 
 /** Finds `from` (an absolute path inside the snapshot): its tree, or the node when it is not a directory. */
-async function locate(trees: Trees, rootTree: string, from: string): Promise<{ kind: 'tree'; tree: string } | { kind: 'node'; node: Exclude<TreeNode, DirNode> }> {
+async function locate(loader: TreeLoader, rootTree: string, from: string): Promise<{ kind: 'tree'; tree: string } | { kind: 'node'; node: Exclude<TreeNode, DirNode> }> {
   const parts = from.split('/').filter(Boolean);
   let tree = rootTree;
   for (const [i, part] of parts.entries()) {
-    const node = (await trees.get(tree)).nodes.find((n) => n.name === part);
+    const node = (await loader.load(tree)).nodes.find((n) => n.name === part);
     if (!node) throw new RestoreError(`path ${from} is not in this snapshot`);
     if (i === parts.length - 1 && node.type !== 'dir') return { kind: 'node', node };
     if (node.type !== 'dir') throw new RestoreError(`path ${from} is not in this snapshot (${part} is not a directory)`);

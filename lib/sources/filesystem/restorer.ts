@@ -4,15 +4,18 @@
 //
 // The data path reads packs, not blobs (as restic does): one request per blob made restores 20-130x
 // slower on S3. Steps:
-// 1. walk the trees into a plan (restore-plan.ts); 2. create the directories; 3. read every needed blob
-// pack by pack, a few merged range reads in flight (blob-fetcher.ts, pack-reads.ts), into shared memory;
-// 4. restore worker threads (restore-pool.ts, restore-worker.mjs) open and verify each blob in place and
-// write it at every offset of every file holding it, into temp files; a file made of one blob (most small
-// files) is finished there at once; 5. as soon as a longer file has all its pieces, a worker re-reads and
-// checks it against its content ids (the manifest hashes), gives it its metadata and renames it over its
-// destination, while reads go on; later names of the same inode are then linked to it; 6. directories get
-// their metadata last, deepest first. This thread only plans, reads packs and keeps count: decrypting,
-// decompressing, hashing and the per-file system calls (synchronous there) were 2x restic's CPU here.
+// 1. walk the trees (restore-plan.ts), creating directories as they come and gathering files into batches
+// of a few thousand, so the restore holds the plan of two batches, not of the whole snapshot (the next one
+// is walked while one is restored); for each batch: 2. read every blob it needs pack by pack, a few merged
+// range reads in flight (blob-fetcher.ts, pack-reads.ts), into shared memory; 3. restore worker threads
+// (restore-pool.ts, restore-worker.mjs) open and verify each blob in place and write it at every offset
+// of every file holding it, into temp files; a file made of one blob (most small files) is finished there
+// at once; 4. as soon as a longer file has all its pieces, a worker re-reads and checks it against its
+// content ids (the manifest hashes), gives it its metadata and renames it over its destination, while
+// reads go on; later names of the same inode are then linked to it, in whatever batch they come.
+// 5. Directories get their metadata last, deepest first. This thread only plans, reads packs and keeps
+// count: decrypting, decompressing, hashing and the per-file system calls (synchronous there) were 2x
+// restic's CPU here.
 // Blobs that fail to verify, and blobs the index does not list, are read alone (loadBlob tries every copy)
 // and written from this thread (open-files.ts caps the open handles).
 // Never writes outside the target: names come from validated tree nodes (no '/', '.', '..'), directories
@@ -28,9 +31,9 @@ import { runLimited, Slots } from '../../concurrency';
 import { collectWhenGrown } from '../../gc-on-demand.mjs';
 import type { MasterKey } from '../../repo/crypto/master-key';
 import type { TreeNode } from '../../repo/tree';
-import { loadAlone, otherCopyMayHelp, readPacks, type BlobSource, type FetchedBlob, type PackReadResult } from './blob-fetcher';
+import { loadAlone, otherCopyMayHelp, readPacks, ReadBuffers, READS_IN_FLIGHT, type BlobSource, type FetchedBlob, type PackReadResult } from './blob-fetcher';
 import { OpenFiles, type TempFile } from './open-files';
-import { planRestore, type PlannedDir, type PlannedFile, type PlannedLink, type PlannedOther, type RestorePlan } from './restore-plan';
+import { NO_LINKS, walkRestorePlan, type PlanItem, type PlannedDir, type PlannedFile, type PlannedLink, type PlannedOther } from './restore-plan';
 import { RestoreError, type RestoreIssue } from './restore-types';
 import { RestorePool, type BlobJob, type FileMeta, type Finished, type Piece } from './restore-pool';
 
@@ -51,6 +54,13 @@ export type RestoreOptions = {
   onProgress?: (p: RestoreProgress) => void;
   /** Restore worker threads (default: one per core, restore-pool.ts). */
   workers?: number;
+  /**
+   * What the restore will hold, for progress while the walk is still going (the snapshot's summary for a
+   * whole snapshot); without it the totals are what the walk has found so far. Exact once it is done.
+   */
+  expected?: { files: number; bytes: number };
+  /** Files (or blob pieces) restored per batch; tests make it small. */
+  batch?: { files: number; pieces: number };
 };
 export type RestoreResult = { files: number; dirs: number; bytes: number; verifiedFiles: number; errors: RestoreIssue[]; warnings: RestoreIssue[] };
 
@@ -60,11 +70,30 @@ const OPEN_FILES = 64;
 const VERIFYING = 4;
 /** Symlinks, FIFOs and device warnings created at once. */
 const OTHERS_AT_ONCE = 8;
+/**
+ * Files planned and restored per batch, and their blob pieces: ~1 KB a file while planned and restored.
+ * Two batches are restored at once, so the reads of one follow the other's without a pause (one batch at a
+ * time left the workers idle at each boundary: the 1 GiB harness restore took ~8% longer), and a third is
+ * walked meanwhile.
+ */
+const BATCH = { files: 4096, pieces: 16384 };
+const BATCHES_AT_ONCE = 2;
+/** Symlinks and the like are gathered up to this many, then created (OTHERS_AT_ONCE at a time). */
+const OTHERS_BATCH = 256;
 /** Files with a blob the index does not list are restored blob by blob (loadBlob); this many at once. */
 const UNINDEXED_AT_ONCE = 4;
 const PROGRESS_EVERY_MS = 250;
 /** Owners are restored only by root (here and on the workers). */
 const IS_ROOT = process.getuid?.() === 0;
+
+/**
+ * Progress totals known before the walk: the snapshot's summary, when the restore takes all of it (the
+ * whole tree, or the snapshot's only path).
+ */
+export function expectedTotals(snapshot: { paths: readonly string[]; summary: { files: number; bytes: number } }, from: string | undefined): RestoreOptions['expected'] {
+  const whole = from === undefined || from === '/' || (snapshot.paths.length === 1 && snapshot.paths[0] === from);
+  return whole ? { files: snapshot.summary.files, bytes: snapshot.summary.bytes } : undefined;
+}
 
 export async function restoreTree(repo: RestoreRepo, rootTree: string, target: string, opts: RestoreOptions = {}): Promise<RestoreResult> {
   // The plan stays, the jobs' garbage gets promoted (gc-on-demand.mjs). A fifth, not half: the plan grows
@@ -75,10 +104,12 @@ export async function restoreTree(repo: RestoreRepo, rootTree: string, target: s
   const pool = new RestorePool(repo.masterKey, { workers: opts.workers, isRoot: IS_ROOT, largestBlob: repo.config.chunker.maxSize });
   pool.start();
   try {
-    const plan = await planRestore(repo, rootTree, target, opts.from ?? '/', opts.signal);
+    const walk = walkRestorePlan(repo, rootTree, target, opts.from ?? '/', opts.signal);
+    // The start of the walk first: a path not in the snapshot creates no target directory.
+    const first = await walk.next();
     await mkdir(target, { recursive: true });
     assertRealDir(target);
-    return await new Restorer(repo, plan, pool, opts).run();
+    return await new Restorer(repo, target, pool, opts).run(first, walk);
   } catch (err) {
     throw opts.signal?.aborted ? opts.signal.reason : err;
   } finally {
@@ -121,35 +152,83 @@ class Restorer {
   private readonly signal: AbortSignal | undefined;
   private readonly openFiles = new OpenFiles(OPEN_FILES);
   private readonly verifying = new Slots(VERIFYING);
-  /** Completed files being checked and put in place. */
+  /** Completed files being checked and put in place, and later names being linked. */
   private readonly finishing = new Set<Promise<void>>();
   /** Jobs whose temp file may exist (not renamed yet): removed at the end, whatever happened. */
   private readonly unfinished = new Set<FileJob>();
+  /** Every directory, for its metadata at the end (directories are far fewer than files). */
+  private readonly dirs: PlannedDir[] = [];
   /** Directories that could not be created: nothing is restored below them. */
   private readonly unusable = new Set<PlannedDir>();
-  private readonly totals: { files: number; bytes: number };
+  /** What the walk has found so far (regular file names, hard links included; their bytes). */
+  private readonly found = { files: 0, bytes: 0 };
+  private walked = false;
+  private readonly batchSize: { files: number; pieces: number };
+  /**
+   * Every batch reads into the same buffers, of the largest read size (MAX_READ): with a set per batch, the
+   * 1 GiB harness restore held 66-77 MB of array buffers at its peak instead of 56. Pages are only touched
+   * as far as reads fill them.
+   */
+  private readonly readBuffers = new ReadBuffers();
+  /** Pack reads in flight, whichever batch they are for. */
+  private readonly readSlots = new Slots(READS_IN_FLIGHT);
   private lastReport = 0;
 
   constructor(
     private readonly repo: RestoreRepo,
-    private readonly plan: RestorePlan,
+    private readonly target: string,
     private readonly pool: RestorePool,
     private readonly opts: RestoreOptions,
   ) {
     this.signal = opts.signal;
-    this.totals = { files: plan.fileCount, bytes: plan.files.reduce((n, f) => n + f.node.size, 0) };
+    this.batchSize = opts.batch ?? BATCH;
   }
 
-  async run(): Promise<RestoreResult> {
+  async run(first: IteratorResult<PlanItem, void>, walk: AsyncGenerator<PlanItem, void, undefined>): Promise<RestoreResult> {
+    const restoring: Promise<void>[] = [];
+    const startBatch = async (files: PlannedFile[]) => {
+      if (restoring.length >= BATCHES_AT_ONCE) await restoring.shift();
+      const batch = this.restoreBatch(files);
+      batch.catch(() => {}); // awaited in turn, or at the end
+      restoring.push(batch);
+    };
     try {
-      this.createDirs();
-      await runLimited(this.plan.others.filter((o) => this.usable(o.parent)).map((o) => () => this.restoreOther(o)), OTHERS_AT_ONCE);
-      await this.restoreData();
-      await this.finishDirs();
+      let batch: PlannedFile[] = [];
+      let pieces = 0;
+      let others: PlannedOther[] = [];
+      for (let step = first; !step.done; step = await walk.next()) {
+        const item = step.value;
+        if (item.kind === 'dir') this.createDir(item.dir);
+        else if (item.kind === 'other') {
+          others.push(item.other);
+          if (others.length >= OTHERS_BATCH) await this.restoreOthers(others.splice(0));
+        } else if (item.kind === 'link') {
+          this.found.files++;
+          this.laterName(item.link, item.first, batch);
+        } else {
+          this.found.files++;
+          this.found.bytes += item.file.node.size;
+          batch.push(item.file);
+          pieces += item.file.node.content.length;
+          if (batch.length >= this.batchSize.files || pieces >= this.batchSize.pieces) {
+            await startBatch(batch);
+            batch = [];
+            pieces = 0;
+          }
+        }
+      }
+      this.walked = true;
+      await startBatch(batch);
+      await this.restoreOthers(others);
+      while (restoring.length > 0) await restoring.shift();
     } finally {
+      await Promise.allSettled(restoring);
+      // Finishing files may start linking their other names: wait until nothing is left.
+      while (this.finishing.size > 0) await Promise.allSettled([...this.finishing]);
       await this.openFiles.closeAll();
       await Promise.all([...this.unfinished].filter((j) => j.created).map((j) => rm(j.tmp, { force: true }).catch(() => {})));
     }
+    await this.finishDirs();
     const byPath = (a: RestoreIssue, b: RestoreIssue) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
     this.result.errors.sort(byPath);
     this.result.warnings.sort(byPath);
@@ -164,38 +243,41 @@ class Restorer {
   }
 
   /**
-   * Parents before children (plan order); a symlink or non-directory on the way rejects the whole restore.
-   * Synchronous calls: nothing else runs yet, and a round trip through libuv's pool for each mkdir and
-   * lstat kept the 1 GiB bench restore (545 directories) waiting 0.35 s before its first read.
+   * Parents come before children (walk order); a symlink or non-directory on the way rejects the whole
+   * restore. Synchronous calls: a round trip through libuv's pool for each mkdir and lstat kept the 1 GiB
+   * bench restore (545 directories) waiting 0.35 s before its first read.
    */
-  private createDirs(): void {
-    for (const dir of this.plan.dirs) {
-      if (!this.usable(dir.parent)) {
-        this.unusable.add(dir);
-        continue;
-      }
-      this.signal?.throwIfAborted();
-      try {
-        mkdirIfMissing(dir.path);
-        assertRealDir(dir.path);
-      } catch (err) {
-        if (err instanceof RestoreError) throw err;
-        this.issue(dir.path, err);
-        this.unusable.add(dir);
-        continue;
-      }
-      if (dir.error) this.issue(dir.path, dir.error); // created, but its contents could not be listed
-      else this.result.dirs++;
+  private createDir(dir: PlannedDir): void {
+    this.dirs.push(dir);
+    if (!this.usable(dir.parent)) {
+      this.unusable.add(dir);
+      return;
     }
+    this.signal?.throwIfAborted();
+    try {
+      mkdirIfMissing(dir.path);
+      assertRealDir(dir.path);
+    } catch (err) {
+      if (err instanceof RestoreError) throw err;
+      this.issue(dir.path, err);
+      this.unusable.add(dir);
+      return;
+    }
+    if (dir.error) this.issue(dir.path, dir.error); // created, but its contents could not be listed
+    else this.result.dirs++;
   }
 
   /** Directory metadata last, deepest first: restoring their contents changed their mtimes. */
   private async finishDirs(): Promise<void> {
-    const dirs = this.plan.dirs.filter((d) => this.usable(d) && !d.error).sort((a, b) => b.depth - a.depth);
+    const dirs = this.dirs.filter((d) => this.usable(d) && !d.error).sort((a, b) => b.depth - a.depth);
     for (const dir of dirs) {
       this.signal?.throwIfAborted();
       await this.applyMetadata(dir.node, dir.path).catch((err) => this.issue(dir.path, err));
     }
+  }
+
+  private async restoreOthers(others: PlannedOther[]): Promise<void> {
+    await runLimited(others.filter((o) => this.usable(o.parent)).map((o) => () => this.restoreOther(o)), OTHERS_AT_ONCE);
   }
 
   private async restoreOther({ path, node }: PlannedOther): Promise<void> {
@@ -221,16 +303,16 @@ class Restorer {
 
   // --- file data ---
 
-  private async restoreData(): Promise<void> {
+  /** One batch of files: every blob they need read pack by pack, then files with unindexed blobs blob by blob. */
+  private async restoreBatch(files: PlannedFile[]): Promise<void> {
     const targets = new Map<string, Target[]>(); // in order of first use, so packs finishing early files come first
     const blobByBlob: FileJob[] = [];
     const empty: FileJob[] = [];
-    // From here the jobs hold the files, and `targets` the jobs: both let go of each as it is restored,
-    // so the heap shrinks as the restore goes instead of holding every file's plan to the end.
-    for (const planned of this.plan.files.splice(0)) {
+    // From here the jobs hold the files, and `targets` the jobs: both let go of each as it is restored.
+    for (const planned of files.splice(0)) {
       const file = this.withUsableName(planned);
       if (!file) continue;
-      const job = new FileJob(file, file.parent?.path ?? this.plan.target, this.locatePieces(file.node.content));
+      const job = new FileJob(file, file.parent?.path ?? this.target, this.locatePieces(file.node.content));
       this.unfinished.add(job);
       if (!job.pieces) {
         blobByBlob.push(job);
@@ -246,16 +328,31 @@ class Restorer {
         offset += piece.length;
       }
     }
-    try {
-      for (const job of empty) this.complete(job);
-      await readPacks(this.repo, targets.keys(), {
-        onRead: (r) => this.restoreRead(r, targets),
-        onUnlocated: async (id) => this.deliver(await loadAlone(this.repo, id, this.signal), takeTargets(targets, id)),
-      }, { signal: this.signal });
-      await runLimited(blobByBlob.map((job) => () => this.restoreBlobByBlob(job)), UNINDEXED_AT_ONCE);
-    } finally {
-      // Finishing files may start linking their other names: wait until nothing is left.
-      while (this.finishing.size > 0) await Promise.allSettled([...this.finishing]);
+    for (const job of empty) this.complete(job);
+    await readPacks(this.repo, targets.keys(), {
+      onRead: (r) => this.restoreRead(r, targets),
+      onUnlocated: async (id) => this.deliver(await loadAlone(this.repo, id, this.signal), takeTargets(targets, id)),
+    }, { signal: this.signal, buffers: this.readBuffers, readSlots: this.readSlots });
+    await runLimited(blobByBlob.map((job) => () => this.restoreBlobByBlob(job)), UNINDEXED_AT_ONCE);
+  }
+
+  /**
+   * A later name of an inode: linked to its first name once that is restored (now, when it already is), or
+   * reported with the first one's failure. When no earlier name could be used, this one becomes the first.
+   */
+  private laterName(link: PlannedLink, first: PlannedFile, batch: PlannedFile[]): void {
+    const outcome = first.outcome;
+    if (!outcome) {
+      if (first.links === NO_LINKS) first.links = [];
+      first.links.push(link);
+    } else if (outcome.kind === 'placed') {
+      this.track(this.linkName(link, first.path));
+    } else if (outcome.kind === 'failed') {
+      if (this.usable(link.parent)) this.issue(link.path, outcome.message);
+    } else {
+      Object.assign(first, { path: link.path, node: link.node, parent: link.parent, links: NO_LINKS, outcome: undefined });
+      this.found.bytes += link.node.size;
+      batch.push(first);
     }
   }
 
@@ -331,11 +428,19 @@ class Restorer {
     return job.creating;
   }
 
-  /** The file itself, or when its directory could not be created, its first hard link that can be. */
+  /**
+   * The file itself, or when its directory could not be created, its first hard link so far that can be
+   * (in place: a later name found by the walk still finds it); undefined, and marked skipped, when none can.
+   */
   private withUsableName(file: PlannedFile): PlannedFile | undefined {
     if (this.usable(file.parent)) return file;
     const i = file.links.findIndex((l) => this.usable(l.parent));
-    return i < 0 ? undefined : { ...file.links[i]!, links: file.links.slice(i + 1) };
+    if (i < 0) {
+      file.outcome = { kind: 'skipped' };
+      return undefined;
+    }
+    const links = file.links.slice(i + 1);
+    return Object.assign(file, { ...file.links[i]!, links: links.length > 0 ? links : NO_LINKS });
   }
 
   /** Pieces with their lengths from the index; undefined when the index lacks one (offsets unknown). */
@@ -408,8 +513,7 @@ class Restorer {
 
   /** Every piece is written: a worker checks it and puts it in place, in the background (VERIFYING at once). */
   private complete(job: FileJob): void {
-    const done: Promise<void> = this.verifying.run(() => this.putInPlace(job)).finally(() => this.finishing.delete(done));
-    this.finishing.add(done);
+    this.track(this.verifying.run(() => this.putInPlace(job)));
   }
 
   /**
@@ -442,13 +546,21 @@ class Restorer {
     this.result.verifiedFiles++;
     this.result.files++;
     const { file } = job;
+    file.outcome = { kind: 'placed' }; // later names the walk finds from now on are linked at once
     if (finished.metadataError !== undefined) this.issue(file.path, new Error(finished.metadataError));
     this.report(file.path);
     if (file.links.length === 0) return;
-    const linking: Promise<void> = (async () => {
-      for (const name of file.links) await this.linkName(name, file.path);
-    })().finally(() => this.finishing.delete(linking));
-    this.finishing.add(linking);
+    const links = file.links;
+    file.links = NO_LINKS;
+    this.track((async () => {
+      for (const name of links) await this.linkName(name, file.path);
+    })());
+  }
+
+  /** Background work the restore waits for before it ends. */
+  private track(work: Promise<void>): void {
+    const done: Promise<void> = work.finally(() => this.finishing.delete(done));
+    this.finishing.add(done);
   }
 
   /** A later name of a restored inode: a hard link to the first one. */
@@ -468,6 +580,7 @@ class Restorer {
   private async fail(job: FileJob, err: unknown): Promise<void> {
     if (job.failed) return;
     job.failed = true;
+    job.file.outcome = { kind: 'failed', message: err instanceof Error ? err.message : String(err) };
     this.issue(job.file.path, err);
     for (const name of job.file.links) if (this.usable(name.parent)) this.issue(name.path, err);
     await this.openFiles.close(job).catch(() => {});
@@ -484,7 +597,10 @@ class Restorer {
     if (!this.opts.onProgress || (!force && Date.now() - this.lastReport < PROGRESS_EVERY_MS)) return;
     this.lastReport = Date.now();
     const { files, bytes } = this.result;
-    this.opts.onProgress({ filesDone: files, filesTotal: this.totals.files, bytesDone: bytes, bytesTotal: this.totals.bytes, currentPath });
+    const expected = this.walked ? undefined : this.opts.expected;
+    const filesTotal = Math.max(this.found.files, expected?.files ?? 0, files);
+    const bytesTotal = Math.max(this.found.bytes, expected?.bytes ?? 0, bytes);
+    this.opts.onProgress({ filesDone: files, filesTotal, bytesDone: bytes, bytesTotal, currentPath });
   }
 
   private async applyMetadata(node: TreeNode, dest: string): Promise<void> {
