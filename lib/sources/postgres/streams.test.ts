@@ -121,3 +121,31 @@ describe('readContent', () => {
     expect(recycled).toBeGreaterThanOrEqual(jobs - 4);
   });
 });
+
+describe('writeAll and a program that exits as it reads the last bytes', () => {
+  /** A sink standing for a child's stdin: each write completes `lag` ms after the child "read" it. */
+  function laggingSink(lag: number, onLastRead: () => void, total: number) {
+    let seen = 0;
+    return new Writable({
+      write(chunk: Buffer, _enc, done) {
+        seen += chunk.length;
+        if (seen === total) onLastRead(); // the program has everything and exits at once
+        setTimeout(done, lag);
+      },
+    });
+  }
+
+  it('counts a write that completes just after the program was seen exiting', async () => {
+    const chunks = [Buffer.alloc(1000, 1), Buffer.alloc(500, 2)];
+    let exit!: () => void;
+    const exited = new Promise<void>((resolve) => (exit = resolve));
+    const sink = laggingSink(30, () => exit(), 1500);
+    expect(await writeAll(Readable.from(chunks), sink, exited, () => {}, { reused: true })).toBe(1500);
+  });
+
+  it('still fails when the program exits and the write never completes', async () => {
+    const never = new Writable({ write() {} }); // the bytes are never taken
+    const exited = Promise.resolve();
+    await expect(writeAll(Readable.from([Buffer.alloc(10)]), never, exited, () => {}, { reused: true })).rejects.toThrow('the program exited before reading all of the dump');
+  });
+});
