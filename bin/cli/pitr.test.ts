@@ -4,7 +4,7 @@
 // T2 and T3, then `lifeboat database recover` into new data directories that PostgreSQL itself recovers
 // through `lifeboat wal-fetch`; and the console's point-in-time restore of one database into another server
 // (recoverToDatabase). No mocks.
-import { chmod, chown, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readFile, readdir, readlink, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -330,21 +330,6 @@ describe('WAL archiving and point-in-time recovery', () => {
     expect(await psql(port, "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'walsender'")).toBe('0');
   }, 120_000);
 
-  it('base-backup refuses tablespaces outside the data directory, saving nothing', async () => {
-    const location = join(work, 'tablespace');
-    await mkdir(location);
-    if (process.getuid?.() === 0) await chown(location, Number((await run('id', ['-u', 'postgres'])).stdout), Number((await run('id', ['-g', 'postgres'])).stdout));
-    await psql(port, `CREATE TABLESPACE elsewhere LOCATION '${location}'`);
-    try {
-      const r = await lifeboat(['database', 'base-backup', '--host', '127.0.0.1', '--port', String(port), '--user', 'postgres'], env, { timeoutMs: 120_000 });
-      expect(r.code, r.stdout).toBe(1);
-      expect(r.stderr).toContain(`has tablespaces outside the data directory (${location})`);
-      expect(await lifeboatJson<unknown[]>(['--json', 'snapshots'], env)).toHaveLength(1);
-    } finally {
-      await psql(port, 'DROP TABLESPACE elsewhere');
-    }
-  }, 120_000);
-
   it('base-backup fails at once when the server archives its WAL somewhere else', async () => {
     await psql(port, "ALTER SYSTEM SET archive_command = '/bin/true'");
     await psql(port, 'SELECT pg_reload_conf()');
@@ -360,4 +345,43 @@ describe('WAL archiving and point-in-time recovery', () => {
       await psql(port, 'SELECT pg_reload_conf()');
     }
   }, 120_000);
+
+  // Last: it adds a restore point (the tests above count them).
+  it('base-backs up a tablespace outside the data directory; recovers it where it is mapped, refusing its original location while in use', async () => {
+    const location = join(work, 'tablespace');
+    await mkdir(location);
+    if (process.getuid?.() === 0) await chown(location, Number((await run('id', ['-u', 'postgres'])).stdout), Number((await run('id', ['-g', 'postgres'])).stdout));
+    await psql(port, `CREATE TABLESPACE elsewhere LOCATION '${location}'`);
+    await psql(port, 'CREATE TABLE far (id int PRIMARY KEY, label text) TABLESPACE elsewhere');
+    await psql(port, "INSERT INTO far SELECT g, 'in the tablespace' FROM generate_series(1, 500) g");
+    const oid = await psql(port, "SELECT oid FROM pg_tablespace WHERE spcname = 'elsewhere'");
+    try {
+      const b = await lifeboatJson<{ id: string; tablespaces?: { oid: string; location: string }[] }>(['--json', 'database', 'base-backup', '--host', '127.0.0.1', '--port', String(port), '--user', 'postgres'], env);
+      expect(b.tablespaces).toEqual([{ oid, location }]);
+      const verified = await lifeboatJson<{ ok: boolean }>(['--json', 'verify', '--test-restore', '--snapshot', b.id], env);
+      expect(verified.ok).toBe(true);
+
+      // Its original location holds the running original's files: refused before anything is written.
+      const refusedDir = join(work, 'ts-refused');
+      const refused = await recover(refusedDir, ['--latest', '--base-backup', b.id]);
+      expect(refused.r.code, refused.r.stdout).not.toBe(0);
+      expect(refused.r.stderr).toContain(`tablespace ${oid} goes to ${location} (its original location), which is not empty: restore it elsewhere with --tablespace-mapping ${location}=NEWDIR`);
+      expect(existsSync(refusedDir)).toBe(false);
+      const unknown = await recover(join(work, 'ts-unknown'), ['--latest', '--base-backup', b.id], ['--tablespace-mapping', `/nowhere=${join(work, 'x')}`]);
+      expect(unknown.r.stderr).toContain(`--tablespace-mapping /nowhere: the base backup has no tablespace there (its tablespaces: ${location})`);
+
+      const mapped = join(work, 'ts-mapped');
+      const dir = join(work, 'ts-recovered');
+      const { r, port: p } = await recover(dir, ['--latest', '--base-backup', b.id], ['--tablespace-mapping', `${location}=${mapped}`]);
+      expect(r.code, r.stderr + r.stdout).toBe(0);
+      expect((JSON.parse(r.stdout) as { tablespaces: unknown }).tablespaces).toEqual([{ oid, dir: mapped }]);
+      expect(await readlink(join(dir, 'pg_tblspc', oid))).toBe(mapped);
+      expect(await psql(p, "SELECT count(*) FROM far WHERE label = 'in the tablespace'")).toBe('500');
+      expect(await psql(p, "SELECT pg_tablespace_location(oid) FROM pg_tablespace WHERE spcname = 'elsewhere'")).toBe(mapped);
+      expect(await psql(p, 'SELECT count(*) >= 1003 FROM events')).toBe('t'); // the rest of the cluster came back too
+    } finally {
+      await psql(port, 'DROP TABLE far');
+      await psql(port, 'DROP TABLESPACE elsewhere');
+    }
+  }, 300_000);
 });

@@ -116,17 +116,24 @@ export function registerDatabasePhysical(program: Command, globals: () => Global
     .option('--socket-dir <dir>', 'unix_socket_directories for the recovered server')
     .option('--run-as <user>', 'OS user that owns the data directory and runs the server (default postgres when run as root)')
     .option('--keep-archiving', 'keep archive_mode as in the backup (default: off, so the copy never archives into the original\'s archive)')
+    .option('--tablespace-mapping <OLDDIR=NEWDIR>', 'restore the tablespace at OLDDIR into NEWDIR (a new or empty directory) instead of its original location (repeatable)', collect, [])
     .option('--no-start', 'prepare the data directory but do not start the server')
     .option('--no-verify', 'skip checking the unpacked files against the backup manifest (pg_verifybackup)')
     .option('--timeout <duration>', 'give up waiting for recovery after this long', '4h')
-    .action(async (cmd: { dataDir: string; toTime?: string; toLsn?: string; latest?: boolean; immediate?: boolean; exclusive?: boolean; baseBackup?: string; systemId?: string; sourceName?: string; port?: string; listenAddresses?: string; socketDir?: string; runAs?: string; keepArchiving?: boolean; start: boolean; verify: boolean; timeout: string }) => {
+    .action(async (cmd: { dataDir: string; toTime?: string; toLsn?: string; latest?: boolean; immediate?: boolean; exclusive?: boolean; baseBackup?: string; systemId?: string; sourceName?: string; port?: string; listenAddresses?: string; socketDir?: string; runAs?: string; keepArchiving?: boolean; tablespaceMapping: string[]; start: boolean; verify: boolean; timeout: string }) => {
       const opts = globals();
       const target = parseTarget(cmd);
       const timeoutMs = parseDuration(cmd.timeout, '--timeout');
       const port = cmd.port === undefined ? undefined : Number(cmd.port);
       if (port !== undefined && (!/^\d+$/.test(cmd.port!) || port < 1 || port > 65535)) throw new UsageError(`--port must be a TCP port (1-65535), got "${cmd.port}"`);
       const env = walFetchEnv(opts);
-      const { WalArchive, baseBackupsIn, chooseBaseBackup, recoverPostgres } = await physical();
+      const { WalArchive, baseBackupsIn, chooseBaseBackup, recoverPostgres, parseTablespaceMappings } = await physical();
+      let tablespaceMapping: Map<string, string>;
+      try {
+        tablespaceMapping = parseTablespaceMappings(cmd.tablespaceMapping);
+      } catch (err) {
+        throw new UsageError((err as Error).message);
+      }
       const { repo, close } = await openRepo(opts);
       const progress = new ProgressLine('recover');
       const interrupt = abortOnSignals();
@@ -154,6 +161,7 @@ export function registerDatabasePhysical(program: Command, globals: () => Global
         }
         const r = await recoverPostgres(repo, chosen, {
           dataDir: cmd.dataDir,
+          tablespaceMapping,
           target,
           inclusive: !cmd.exclusive,
           walFetch: { command: selfCommand(), env },
@@ -181,6 +189,7 @@ export function registerDatabasePhysical(program: Command, globals: () => Global
           r.started
             ? `recovery finished: ${r.stoppedAt ? `stopped ${r.stoppedAt}` : 'replayed all archived WAL'}; ${r.walFilesRestored} WAL files restored; now on timeline ${r.timeline ?? '?'}${r.lastTransactionTime ? `; last transaction at ${r.lastTransactionTime}` : ''}`
             : 'not started (--no-start): start it with pg_ctl -D DIR start; it recovers, then promotes',
+          ...r.tablespaces.map((t) => `tablespace ${t.oid} restored into ${t.dir}`),
           ...(r.started ? [`the server is running${port ? ` on port ${port}` : ''} (log ${r.logFile}); stop it with pg_ctl -D ${r.dataDir} stop`] : []),
         ]);
       } finally {

@@ -18,7 +18,7 @@ import { dumpDirTree, rootTree, type DumpFile } from '../format';
 import { storeStream } from '../streams';
 import { runTool } from '../tool';
 import { BASE_DIR, BASE_FILE, PHYSICAL_FORMAT, parseBackupLabel, parseManifestWalRange, type PhysicalMeta } from './format';
-import { streamBaseBackup } from './replication-stream';
+import { streamBaseBackup, type BackupTablespace } from './replication-stream';
 import { TarTap } from './tar-tap';
 import { WalArchive, segmentOfLsn } from './wal-archive';
 
@@ -70,12 +70,13 @@ export async function backupPostgresPhysical(repo: BaseBackupRepo, opts: BaseBac
       opts.onProgress({ bytesDone: bytes, bytesEstimate: server.sizeEstimate || undefined, files: tap.entries });
     };
     let stream;
+    let tablespaces: BackupTablespace[];
     try {
       stream = await storeStream(repo, tap, signal, (n) => {
         bytes += n;
         report();
       });
-      await source.done;
+      tablespaces = (await source.done)?.tablespaces ?? [];
     } catch (err) {
       source.kill();
       throw err;
@@ -121,6 +122,7 @@ export async function backupPostgresPhysical(repo: BaseBackupRepo, opts: BaseBac
       bytes: stream.size,
       entries: tap.entries,
       manifest: manifest !== undefined,
+      ...(tablespaces.length > 0 ? { tablespaces } : {}),
     };
     const added = await stream.added;
     const treeAdded = (await Promise.all([dir, root].map((t) => Promise.resolve(t.storedLength).catch(() => 0)))).reduce((a, b) => a + b, 0);
@@ -164,7 +166,7 @@ export async function backupPostgresPhysical(repo: BaseBackupRepo, opts: BaseBac
 /** How long the WAL segment that ends a base backup may take to appear in the archive (pgBackRest: archive-timeout 60 s). */
 const WAL_ARCHIVE_TIMEOUT_MS = 60_000;
 
-type BaseBackupSource = { tar: Readable; done: Promise<unknown>; kill: () => void; tool: string };
+type BaseBackupSource = { tar: Readable; done: Promise<{ tablespaces?: BackupTablespace[] } | void>; kill: () => void; tool: string };
 
 /**
  * The base backup's tar stream: over the replication protocol from PostgreSQL 15 on (replication-stream.ts),
@@ -223,18 +225,23 @@ type ServerFacts = { version: string; major: number; systemId: string; walSegmen
 async function serverFacts(conn: PgConnection, signal: AbortSignal): Promise<ServerFacts> {
   const client = await connectClient(conn, conn.database, signal);
   try {
-    const { rows } = await client.query<{ version: string; sysid: string; seg: string; archive_mode: string; archive_command: string; wal_level: string; size: string | null }>(`
+    const { rows } = await client.query<{ version: string; sysid: string; seg: string; archive_mode: string; archive_command: string; wal_level: string; size: string | null; spaces: string | null }>(`
       SELECT current_setting('server_version') AS version, (SELECT system_identifier::text FROM pg_control_system()) AS sysid,
              current_setting('wal_segment_size') AS seg, current_setting('archive_mode') AS archive_mode,
              current_setting('archive_command') AS archive_command, current_setting('wal_level') AS wal_level,
-             (SELECT sum(pg_database_size(oid))::text FROM pg_database WHERE datallowconn) AS size`);
+             (SELECT sum(pg_database_size(oid))::text FROM pg_database WHERE datallowconn) AS size,
+             (SELECT string_agg(pg_tablespace_location(oid), ', ') FROM pg_tablespace WHERE pg_tablespace_location(oid) <> '') AS spaces`);
     const r = rows[0]!;
     const where = describeConnection(conn);
     if (r.wal_level === 'minimal') throw new BaseBackupError(`wal_level is minimal on ${where}: base backups and WAL archiving need wal_level = replica (the default) or logical`);
     if (r.archive_mode === 'off') {
       throw new BaseBackupError(`archive_mode is off on ${where}: a base backup is only restorable with the WAL archived after it. Set archive_mode = on and archive_command to \`lifeboat wal-push %p\` (see \`lifeboat database archive-check\`), restart the server, then back up again.`);
     }
-    return { version: r.version, major: Number.parseInt(r.version, 10), systemId: r.sysid, walSegmentSize: parseSize(r.seg), archiveCommand: r.archive_command, sizeEstimate: Number(r.size ?? 0) };
+    const major = Number.parseInt(r.version, 10);
+    if (major < 15 && r.spaces) {
+      throw new BaseBackupError(`${where} has tablespaces outside the data directory (${r.spaces}): before PostgreSQL 15 they cannot be streamed into one restore point (pg_basebackup writes one tablespace to a stream); use logical backups (database backup) for this server`);
+    }
+    return { version: r.version, major, systemId: r.sysid, walSegmentSize: parseSize(r.seg), archiveCommand: r.archive_command, sizeEstimate: Number(r.size ?? 0) };
   } finally {
     await closeClient(client, conn, conn.database);
   }

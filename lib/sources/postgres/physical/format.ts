@@ -8,7 +8,7 @@
 //
 // snapshot.meta.postgresPhysical:
 //   { format, server, pgBasebackup, systemId, timeline, startLsn, stopLsn, startWal, stopWal,
-//     startTime, stopTime, file, bytes, entries, manifest }
+//     startTime, stopTime, file, bytes, entries, manifest, tablespaces? }
 // startTime is backup_label's START TIME; stopTime is when pg_basebackup returned, after the server confirmed
 // that every WAL segment the backup needs was archived: recovery to any time at or after stopTime can start
 // from this backup. stopLsn is the backup manifest's end of the WAL range (null without a manifest).
@@ -35,6 +35,11 @@ export const physicalMetaSchema = z.object({
   bytes: z.number().int().nonnegative(),
   entries: z.number().int().nonnegative(),
   manifest: z.boolean(),
+  /**
+   * Tablespaces outside the data directory: their files are in base.tar under pg_tblspc/<oid>/ (not the
+   * symlink pg_basebackup's base.tar has there); a restore puts each at its location or where it is mapped.
+   */
+  tablespaces: z.array(z.object({ oid: z.string().regex(/^\d+$/), location: z.string().min(1) })).optional(),
 });
 
 export type PhysicalMeta = z.output<typeof physicalMetaSchema>;

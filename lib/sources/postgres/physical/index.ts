@@ -6,6 +6,7 @@ export { BaseBackupCheckError, baseBackupProblem, checkBaseBackupContent, type B
 export { BASE_DIR, BASE_FILE, PHYSICAL_FORMAT, baseBackupsIn, physicalMetaOf, type BaseBackupEntry, type PhysicalMeta } from './format';
 export { recoverToDatabase, type RecoverToDatabaseOptions, type RecoverToDatabaseResult } from './recover-to-database';
 export { RecoverError, recoverPostgres, type RecoverOptions, type RecoverProgress, type RecoverResult } from './recover';
+export { TablespaceError, parseTablespaceMappings } from './tablespaces';
 export {
   WAL_DIR, WalArchive, WalConflictError, WalNameError, walBySystem, checkSystemId, checkWalFileName, parseLsn, segmentOfLsn, systemIdOfDataDir,
   type ArchivedWal,

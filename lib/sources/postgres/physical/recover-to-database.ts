@@ -10,7 +10,7 @@
 import { randomInt } from 'node:crypto';
 import { chown, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { closeClient, connectClient, type PgConnection } from '../connection';
 import { assertNewDatabase, copyPostgresDatabase, type CopyDatabaseResult, type CopyProgress } from '../copy';
 import type { BaseBackupEntry } from './format';
@@ -57,6 +57,8 @@ export async function recoverToDatabase(repo: RecoverRepo, base: BaseBackupEntry
     const recovered = await recoverPostgres(repo, base, {
       ...opts,
       dataDir: join(scratch, 'data'),
+      // Tablespaces go into the scratch directory too: their original locations belong to the original.
+      tablespaceMapping: new Map((base.physical.tablespaces ?? []).map((t) => [resolve(t.location), join(scratch, 'tablespaces', t.oid)])),
       runAs,
       port,
       listenAddresses: '',

@@ -29,6 +29,7 @@ import { prefetchSegments } from './wal-prefetch';
 import type { RecoveryTarget } from './window';
 import { SPOOL_DIR, previousSegmentName, restoreCommandFastPath, writeListing } from './wal-spool.mjs';
 import { walRunFrom } from './window';
+import { placeTablespaces, TablespaceError, type TablespacePlacement } from './tablespaces';
 
 export type RecoverRepo = BlobReader;
 
@@ -64,6 +65,8 @@ export type RecoverOptions = {
   privateTrust?: boolean;
   /** Keep the restored cluster's archive_mode as in the backup (default: set it off). */
   keepArchiving?: boolean;
+  /** Tablespaces restored somewhere else than their original locations (old location -> new directory). */
+  tablespaceMapping?: ReadonlyMap<string, string>;
   /** Start the server and wait for recovery to finish (default true); false leaves it ready to start. */
   start?: boolean;
   /** Check the restored files against the backup manifest with pg_verifybackup (default true). */
@@ -88,6 +91,8 @@ export type RecoverResult = {
   lastTransactionTime: string | null;
   timeline: number | null;
   walFilesRestored: number;
+  /** Where each tablespace outside the data directory was restored. */
+  tablespaces: { oid: string; dir: string }[];
   seconds: number;
   logFile: string;
   /** Stops the server (pg_ctl stop -m fast). */
@@ -120,10 +125,12 @@ export async function recoverPostgres(repo: RecoverRepo, base: BaseBackupEntry, 
 
   const created = await prepareDataDir(dataDir, owner);
   let started = false;
+  let tablespaces: TablespacePlacement | undefined;
   const stop = async () => {
     await tool('pg_ctl', ['-D', dataDir, '-m', 'fast', '-w', 'stop'], `the recovered cluster in ${dataDir}`).done;
   };
   try {
+    tablespaces = await placeTablespaces(meta, opts.tablespaceMapping ?? new Map(), dataDir);
     // 1. Unpack; meanwhile fetch the first WAL segments the server will ask for (the detached prefetcher
     // started later takes ~2 s to get going).
     const early = opts.start !== false && opts.archive && opts.wal
@@ -136,6 +143,7 @@ export async function recoverPostgres(repo: RecoverRepo, base: BaseBackupEntry, 
     // files again.
     const unpacked = await unpackBaseBackup(repo, base.snapshot as Snapshot, meta, `base backup ${base.id.slice(0, 8)}`, dataDir, {
       owner,
+      tablespaces: tablespaces.dirs,
       signal,
       verify: opts.verify,
       endToEnd: true,
@@ -155,7 +163,7 @@ export async function recoverPostgres(repo: RecoverRepo, base: BaseBackupEntry, 
     await writeRecoveryConfig(dataDir, opts, owner);
 
     if (opts.start === false) {
-      return { dataDir, baseBackup: base.id, started: false, stoppedAt: null, lastTransactionTime: null, timeline: null, walFilesRestored: 0, seconds: (Date.now() - t0) / 1000, logFile, stop: async () => {} };
+      return { dataDir, baseBackup: base.id, started: false, stoppedAt: null, lastTransactionTime: null, timeline: null, walFilesRestored: 0, tablespaces: placed(tablespaces), seconds: (Date.now() - t0) / 1000, logFile, stop: async () => {} };
     }
 
     // 4. Prime the wal-fetch spool: the archive's listing (answers "not archived" without a lookup) and a
@@ -188,11 +196,13 @@ export async function recoverPostgres(repo: RecoverRepo, base: BaseBackupEntry, 
       .catch(() => {});
     await rm(join(dataDir, SPOOL_DIR), { recursive: true, force: true, maxRetries: 10, retryDelay: 100 }).catch(() => {});
     report({ phase: 'done', bytesDone: done, walFiles: outcome.walFilesRestored });
-    return { dataDir, baseBackup: base.id, started: true, ...outcome, seconds: (Date.now() - t0) / 1000, logFile, stop };
+    return { dataDir, baseBackup: base.id, started: true, ...outcome, tablespaces: placed(tablespaces), seconds: (Date.now() - t0) / 1000, logFile, stop };
   } catch (err) {
     const log = started ? await readFile(logFile, 'utf8').catch(() => '') : '';
     if (started) await tool('pg_ctl', ['-D', dataDir, '-m', 'immediate', '-w', 'stop'], 'stopping the failed recovery').done.catch(() => {});
     if (created) await rm(dataDir, { recursive: true, force: true }).catch(() => {});
+    await tablespaces?.undo().catch(() => {});
+    if (err instanceof TablespaceError) throw new RecoverError(err.message);
     if (signal.aborted) throw signal.reason;
     const fatal = fatalLines(log);
     if (fatal) throw new RecoverError(`recovery into ${dataDir} failed: ${fatal}${created ? ' (the data directory was removed)' : ''}`);
@@ -230,6 +240,10 @@ function readFileSafe(path: string): string {
 }
 
 /** Creates the data directory (mode 0700, owned by the server's user); true when we created it. */
+function placed(p: TablespacePlacement): { oid: string; dir: string }[] {
+  return [...p.dirs].map(([oid, dir]) => ({ oid, dir }));
+}
+
 async function prepareDataDir(dataDir: string, owner: OsUser | null): Promise<boolean> {
   let existed = true;
   try {

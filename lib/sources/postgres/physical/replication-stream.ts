@@ -7,6 +7,10 @@
 // The output is the tar stream pg_basebackup --format=tar --pgdata=- writes, so stored backups are the same:
 // the server's base archive up to its end-of-archive blocks (found by walking the member headers: a
 // member's own content can end in zeros too), then a backup_manifest member, then the two zero blocks.
+// Tablespaces outside the data directory (which pg_basebackup cannot write to one stream) come as archives
+// of their own; their members go into the same stream under pg_tblspc/<oid>/, where the backup manifest
+// lists them, in place of the base archive's pg_tblspc/<oid> symlink. Their locations are in `done`, for
+// the restore to put each back where it belongs (or where it is mapped).
 // Protocol (PostgreSQL 15 "new style", TARGET client): a result set with the start position, one with the
 // tablespaces, then one COPY OUT whose CopyData messages start with a type byte: 'n' new archive (name and
 // tablespace location, C strings), 'd' data, 'p' progress, 'm' the manifest follows; then a result set with
@@ -14,7 +18,7 @@
 import { Readable } from 'node:stream';
 import type pg from 'pg';
 import { closeClient, connectClient, describeConnection, quoteLiteral, type PgConnection } from '../connection';
-import { isEndBlock, paddedSize, parseHeader, TAR_BLOCK } from './tar-header';
+import { isEndBlock, newHeader, paddedSize, parseHeader, renamedHeader, TAR_BLOCK } from './tar-header';
 
 export type BaseBackupStreamOptions = {
   label: string;
@@ -24,7 +28,8 @@ export type BaseBackupStreamOptions = {
   signal?: AbortSignal;
 };
 
-export type BaseBackupPositions = { startLsn: string; endLsn: string; timeline: number };
+export type BackupTablespace = { oid: string; location: string };
+export type BaseBackupPositions = { startLsn: string; endLsn: string; timeline: number; tablespaces: BackupTablespace[] };
 
 export type BaseBackupStream = {
   /** The tar stream, as pg_basebackup --format=tar --pgdata=- writes it. */
@@ -85,7 +90,12 @@ class BaseBackupQuery {
   private connection: Connection | undefined;
   private readonly results: string[][][] = [];
   private rows: string[][] | null = null;
-  private archives = 0;
+  /** Member names of the archive being read get this in front ('pg_tblspc/<oid>/' in a tablespace's). */
+  private prefix = '';
+  private readonly tablespaceList: BackupTablespace[] = [];
+  private spaces: BackupTablespace[] | undefined;
+  /** Drops the payload of the member being read (the base archive's pg_tblspc/<oid> symlinks). */
+  private dropping = false;
   private inManifest = false;
   private readonly manifest: Buffer[] = [];
   private block = Buffer.allocUnsafe(BLOCK);
@@ -131,10 +141,7 @@ class BaseBackupQuery {
       if (this.inManifest) this.manifest.push(Buffer.from(chunk.subarray(1))); // the parser reuses its buffer
       else this.archiveData(chunk.subarray(1));
     } else if (type === 'n') {
-      // A second archive is a tablespace outside the data directory: one tar stream cannot hold it.
-      if (++this.archives > 1 || this.tablespaces().length > 0) {
-        this.fail(new ReplicationStreamError(`${this.where} has tablespaces outside the data directory (${this.tablespaces().join(', ')}): base backups of such servers are not supported yet; use logical backups (database backup)`));
-      }
+      this.startArchive(chunk.subarray(1));
     } else if (type === 'm') {
       this.inManifest = true;
     } else if (type !== 'p') {
@@ -152,7 +159,7 @@ class BaseBackupQuery {
       return;
     }
     this.finishTar();
-    this.resolve({ startLsn: start[0]!, endLsn: end[0]!, timeline: Number(end[1]) });
+    this.resolve({ startLsn: start[0]!, endLsn: end[0]!, timeline: Number(end[1]), tablespaces: this.tablespaceList });
   }
 
   handleError(err: Error & Message): void {
@@ -176,8 +183,35 @@ class BaseBackupQuery {
     (this.connection?.stream as unknown as { destroy?: () => void } | undefined)?.destroy?.();
   }
 
-  private tablespaces(): string[] {
-    return (this.results[1] ?? []).map((r) => r[1] ?? '').filter((location) => location !== '');
+  /** Tablespaces outside the data directory, from the result set before the archives: oid and location. */
+  private tablespaces(): BackupTablespace[] {
+    return (this.spaces ??= (this.results[1] ?? []).filter((r) => (r[0] ?? '') !== '' && (r[1] ?? '') !== '').map((r) => ({ oid: r[0]!, location: r[1]! })));
+  }
+
+  /** A new archive: its name and tablespace location (empty for the data directory), C strings. */
+  private startArchive(body: Buffer): void {
+    const nul = body.indexOf(0);
+    const name = body.subarray(0, nul).toString('utf8');
+    const location = body.subarray(nul + 1, body.indexOf(0, nul + 1)).toString('utf8');
+    this.headerFill = 0;
+    this.payloadLeft = 0;
+    this.archiveEnded = false;
+    this.dropping = false;
+    if (location === '') {
+      this.prefix = '';
+      return;
+    }
+    const tablespace = this.tablespaces().find((t) => t.location === location);
+    if (!tablespace || !/^\d+$/.test(tablespace.oid)) {
+      this.fail(new ReplicationStreamError(`${this.where} sent archive "${name}" for tablespace location ${location}, which its tablespace list does not name`));
+      return;
+    }
+    this.tablespaceList.push(tablespace);
+    this.prefix = `pg_tblspc/${tablespace.oid}/`;
+    // The directory that stands for the tablespace, in place of the base archive's symlink to it.
+    const mtime = Math.floor(Date.now() / 1000);
+    if (this.tablespaceList.length === 1) this.write(newHeader({ name: 'pg_tblspc/', type: '5', size: 0, mode: 0o700, mtime }));
+    this.write(newHeader({ name: this.prefix, type: '5', size: 0, mode: 0o700, mtime }));
   }
 
   /** Member headers are held until whole: the end-of-archive block is dropped, not half forwarded. */
@@ -186,7 +220,7 @@ class BaseBackupQuery {
     while (off < data.length && !this.archiveEnded) {
       if (this.payloadLeft > 0) {
         const n = Math.min(this.payloadLeft, data.length - off);
-        this.write(data.subarray(off, off + n));
+        if (!this.dropping) this.write(data.subarray(off, off + n));
         this.payloadLeft -= n;
         off += n;
         continue;
@@ -201,8 +235,13 @@ class BaseBackupQuery {
         this.archiveEnded = true;
         break;
       }
-      this.payloadLeft = paddedSize(parseHeader(this.header).size);
-      this.write(this.header);
+      const member = parseHeader(this.header);
+      this.payloadLeft = paddedSize(member.size);
+      const name = member.name.replace(/\/$/, '');
+      // Dropped: the base archive's symlinks to tablespaces, and a tablespace archive's own root entry.
+      this.dropping = this.prefix === '' ? member.type === '2' && this.tablespaces().some((t) => name === `pg_tblspc/${t.oid}`) : name === '' || name === '.';
+      if (this.dropping) continue;
+      this.write(this.prefix ? renamedHeader(this.header, this.prefix + member.name) : this.header);
     }
   }
 
@@ -231,28 +270,9 @@ class BaseBackupQuery {
     const manifest = Buffer.concat(this.manifest);
     const padded = Buffer.alloc(paddedSize(manifest.length));
     manifest.copy(padded);
-    this.tar.push(tarFileHeader('backup_manifest', manifest.length, Math.floor(Date.now() / 1000)));
+    this.tar.push(newHeader({ name: 'backup_manifest', type: '0', size: manifest.length, mode: 0o600, mtime: Math.floor(Date.now() / 1000) })); // as PostgreSQL's tar writer makes it
     this.tar.push(padded);
     this.tar.push(Buffer.alloc(2 * TAR_BLOCK));
     this.tar.push(null);
   }
-}
-
-/** A ustar header for a regular file of mode 0600 (what PostgreSQL's tar writer makes for the manifest). */
-function tarFileHeader(name: string, size: number, mtime: number): Buffer {
-  const h = Buffer.alloc(TAR_BLOCK);
-  const octal = (value: number, width: number) => value.toString(8).padStart(width - 1, '0') + '\0';
-  h.write(name, 0, 100, 'utf8');
-  h.write(octal(0o600, 8), 100, 'ascii');
-  h.write(octal(0, 8), 108, 'ascii');
-  h.write(octal(0, 8), 116, 'ascii');
-  h.write(octal(size, 12), 124, 'ascii');
-  h.write(octal(mtime, 12), 136, 'ascii');
-  h.write('        ', 148, 'ascii');
-  h.write('0', 156, 'ascii');
-  h.write('ustar\0' + '00', 257, 'ascii');
-  let sum = 0;
-  for (let i = 0; i < TAR_BLOCK; i++) sum += h[i]!;
-  h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 'ascii');
-  return h;
 }

@@ -19,7 +19,7 @@ import { checkBaseBackupContent } from './content-check';
 import type { PhysicalMeta } from './format';
 import { checkAgainstManifest, ManifestMismatchError } from './manifest-check';
 import { extractTar } from './tar-extract';
-import { TarFormatError } from './tar-header';
+import { newHeader, parseHeader, renamedHeader, TarFormatError } from './tar-header';
 
 let dir: string;
 beforeAll(async () => {
@@ -111,6 +111,34 @@ describe('extractTar (base backup unpacking)', () => {
     const listing = (root: string) => spawnSync('find', ['.', '-printf', '%p %y %m %s %l\\n'], { cwd: root, encoding: 'utf8' }).stdout.split('\n').filter((l) => !l.startsWith('. ')).sort();
     expect(listing(dest)).toEqual(listing(byTar));
     expect(r.entries).toBe(spawnSync('tar', ['-t', '-f', '-'], { input: tar.stdout, encoding: 'utf8' }).stdout.trim().split('\n').length);
+  });
+
+  it('writes a tablespace\'s members where it is mapped and links pg_tblspc/<oid> to it; names past 100 bytes use the ustar prefix', async () => {
+    const long = `PG_15_202209061/${'d'.repeat(60)}/${'f'.repeat(60)}`; // 137 bytes once under pg_tblspc/16385/
+    const renamed = renamedHeader(header(long, { size: 3 }), `pg_tblspc/16385/${long}`);
+    expect(parseHeader(renamed, true).name).toBe(`pg_tblspc/16385/${long}`);
+    expect(() => renamedHeader(header('x'), `${'a'.repeat(300)}/b`)).toThrow(/too long for a ustar header/);
+    const tar = archive(
+      newHeader({ name: 'pg_tblspc/', type: '5', size: 0, mode: 0o700, mtime: 1_600_000_000 }),
+      newHeader({ name: 'pg_tblspc/16385/', type: '5', size: 0, mode: 0o700, mtime: 1_600_000_000 }),
+      renamedHeader(header('PG_15_202209061/', { type: '5', mode: 0o700 }), 'pg_tblspc/16385/PG_15_202209061/'),
+      renamedHeader(header(`PG_15_202209061/${'d'.repeat(60)}/`, { type: '5', mode: 0o700 }), `pg_tblspc/16385/PG_15_202209061/${'d'.repeat(60)}/`),
+      renamed,
+      padded(Buffer.from('abc')),
+      header('PG_VERSION', { size: 3 }),
+      padded(Buffer.from('15\n')),
+    );
+    const dest = await mkdtemp(join(dir, 'tblspc-'));
+    const mapped = join(dir, 'tblspc-mapped', '16385');
+    const r = await extractTar(lend(tar, [700]).source, dest, { tablespaces: new Map([['16385', mapped]]) });
+    expect(await readlink(join(dest, 'pg_tblspc', '16385'))).toBe(mapped);
+    expect(await readFile(join(mapped, long), 'utf8')).toBe('abc');
+    expect(r.files.has(`pg_tblspc/16385/${long}`)).toBe(true); // as the backup manifest names it
+    expect(await readFile(join(dest, 'PG_VERSION'), 'utf8')).toBe('15\n');
+    // Without a mapping (or when only checking), the tablespace stays under pg_tblspc/<oid>/.
+    const inPlace = await mkdtemp(join(dir, 'tblspc-in-place-'));
+    await extractTar(lend(tar, [4096]).source, inPlace);
+    expect(await readFile(join(inPlace, 'pg_tblspc', '16385', long), 'utf8')).toBe('abc');
   });
 
   it('refuses names that leave the data directory, paths through its symlinks, hard links, damage and a cut stream', async () => {

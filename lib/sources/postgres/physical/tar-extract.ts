@@ -38,6 +38,12 @@ export type ExtractResult = {
 
 export type ExtractOptions = {
   owner?: { uid: number; gid: number } | null;
+  /**
+   * Where each tablespace goes (oid -> absolute directory): its members (pg_tblspc/<oid>/...) are written
+   * there, and pg_tblspc/<oid> becomes a symlink to it, as PostgreSQL keeps tablespaces. The directories
+   * must be missing or empty (recover.ts checks). Without an entry, a tablespace stays in pg_tblspc/<oid>.
+   */
+  tablespaces?: ReadonlyMap<string, string>;
   signal?: AbortSignal;
   onBytes?: (n: number) => void;
 };
@@ -112,7 +118,21 @@ export async function extractTar(source: AsyncIterable<HeldBuffer>, dest: string
     result.entries++;
     if (m.type === '5' && (m.name === '' || m.name === '.' || m.name === './')) return; // the archive's root: the data directory itself
     const name = safeName(m.name, symlinks);
-    const path = join(dest ?? '.', name);
+    const space = /^pg_tblspc\/(\d+)(?:\/(.*))?$/.exec(name);
+    const mapped = space && dest !== null ? opts.tablespaces?.get(space[1]!) : undefined;
+    if (mapped !== undefined && space![2] === undefined) {
+      if (m.type !== '5') throw new TarFormatError(`the base backup's member "${m.name}" should be the directory of tablespace ${space![1]}`);
+      await mkdir(mapped, { recursive: true, mode: 0o700 });
+      await chmod(mapped, 0o700);
+      if (owner) await lchown(mapped, owner.uid, owner.gid);
+      dirs.push({ path: mapped, mtime: m.mtime });
+      const link = join(dest!, name);
+      await symlink(mapped, link);
+      if (owner) await lchown(link, owner.uid, owner.gid);
+      skipLeft = paddedSize(m.size);
+      return;
+    }
+    const path = mapped !== undefined ? join(mapped, space![2]!) : join(dest ?? '.', name);
     const mode = m.mode & 0o7777;
     if (m.type === '0' || m.type === '\0') {
       const handle = dest === null ? null : track(open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600).then(async (fh) => {

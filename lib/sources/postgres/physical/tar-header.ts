@@ -74,3 +74,43 @@ function readSize(f: Buffer): number {
   }
   return readOctal(f, 'size');
 }
+
+/** A new ustar header (owner 0) for a member of `type` '0' (file) or '5' (directory). */
+export function newHeader(m: { name: string; type: '0' | '5'; size: number; mode: number; mtime: number }): Buffer {
+  const h = Buffer.alloc(TAR_BLOCK);
+  const octal = (value: number, width: number) => value.toString(8).padStart(width - 1, '0') + '\0';
+  h.write(octal(m.mode, 8), 100, 'ascii');
+  h.write(octal(0, 8), 108, 'ascii');
+  h.write(octal(0, 8), 116, 'ascii');
+  h.write(octal(m.size, 12), 124, 'ascii');
+  h.write(octal(m.mtime, 12), 136, 'ascii');
+  h.write(m.type, 156, 'ascii');
+  h.write('ustar\0' + '00', 257, 'ascii');
+  return renamedHeader(h, m.name);
+}
+
+/**
+ * A copy of ustar header `h` naming `name`: in the name field when it fits (100 bytes), else split at a '/'
+ * between the prefix (155) and name fields; the checksum recomputed.
+ */
+export function renamedHeader(h: Buffer, name: string): Buffer {
+  const out = Buffer.from(h);
+  const bytes = Buffer.from(name, 'utf8');
+  let prefix = Buffer.alloc(0);
+  let rest = bytes;
+  if (bytes.length > 100) {
+    const cut = bytes.lastIndexOf(0x2f, 155);
+    if (cut <= 0 || bytes.length - cut - 1 > 100) throw new TarFormatError(`the tar member name "${name}" is too long for a ustar header`);
+    prefix = bytes.subarray(0, cut);
+    rest = bytes.subarray(cut + 1);
+  }
+  out.fill(0, 0, 100);
+  rest.copy(out, 0);
+  out.fill(0, 345, 500);
+  prefix.copy(out, 345);
+  out.fill(0x20, 148, 156);
+  let sum = 0;
+  for (let i = 0; i < TAR_BLOCK; i++) sum += out[i]!;
+  out.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 'ascii');
+  return out;
+}
