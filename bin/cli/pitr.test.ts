@@ -379,6 +379,34 @@ describe('WAL archiving and point-in-time recovery', () => {
       expect(await psql(p, "SELECT count(*) FROM far WHERE label = 'in the tablespace'")).toBe('500');
       expect(await psql(p, "SELECT pg_tablespace_location(oid) FROM pg_tablespace WHERE spcname = 'elsewhere'")).toBe(mapped);
       expect(await psql(p, 'SELECT count(*) >= 1003 FROM events')).toBe('t'); // the rest of the cluster came back too
+
+      // Into a staging server (the console's path): the scratch cluster takes the tablespace along.
+      const opened = openBlobStore(repositoryLocation({}, env));
+      const parent = await mkdtemp(join(tmpdir(), 'lifeboat-pitr-parent-'));
+      await chmod(parent, 0o755);
+      try {
+        const repo = await Repository.open(opened.store, { passphrase: env.LIFEBOAT_PASSWORD! });
+        const wal = await new WalArchive(repo.store, repo.masterKey, systemId).list();
+        const base = baseBackupsIn(await repo.listSnapshots()).find((x) => x.id === b.id)!;
+        const staged = await recoverToDatabase(repo, base, {
+          target: { kind: 'latest' },
+          walFetch: { command: [process.execPath, CLI], env: env as Record<string, string> },
+          wal,
+          archive: new WalArchive(repo.store, repo.masterKey, systemId),
+          scratchParent: parent,
+          role: 'postgres',
+          database: 'postgres',
+          to: { host: '127.0.0.1', port: barePort, user: 'postgres', database: 'postgres' },
+          targetDatabase: 'far_staged',
+          smokeQueries: ["SELECT 1 FROM far WHERE id = 500"],
+        });
+        expect(staged.copy.ok).toBe(true);
+        expect(await readdir(parent)).toEqual([]);
+        expect(await readdir(location)).not.toEqual([]); // the original's tablespace, untouched
+      } finally {
+        opened.close();
+        await rm(parent, { recursive: true, force: true });
+      }
     } finally {
       await psql(port, 'DROP TABLE far');
       await psql(port, 'DROP TABLESPACE elsewhere');

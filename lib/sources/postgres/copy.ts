@@ -108,7 +108,8 @@ export async function assertNewDatabase(to: PgConnection, target: string, signal
 /** pg_dump -Fc of the source into pg_restore on the scratch database, counting the bytes in between. */
 async function pipeDump(opts: CopyDatabaseOptions, scratch: string, signal: AbortSignal, add: (n: number) => void): Promise<void> {
   const dump = runTool('pg_dump', ['--format=custom', '--compress=0', '--no-password', `--dbname=${conninfo(opts.from, opts.database)}`], { binDir: opts.binDir, env: childEnv(opts.from), what: `database ${opts.database} on ${describeConnection(opts.from)}`, signal });
-  const restore = runTool('pg_restore', ['--exit-on-error', '--no-password', `--dbname=${conninfo(opts.to, scratch)}`], { binDir: opts.binDir, env: childEnv(opts.to), what: `database ${opts.database} into ${describeConnection(opts.to, scratch)}`, signal });
+  // --no-tablespaces: the staging server rarely has the source's tablespaces; every table goes into its default one.
+  const restore = runTool('pg_restore', ['--exit-on-error', '--no-tablespaces', '--no-password', `--dbname=${conninfo(opts.to, scratch)}`], { binDir: opts.binDir, env: childEnv(opts.to), what: `database ${opts.database} into ${describeConnection(opts.to, scratch)}`, signal });
   restore.stdout.resume();
   try {
     await writeAll(dump.stdout, restore.stdin, restore.done, add);

@@ -130,7 +130,7 @@ export async function recoverPostgres(repo: RecoverRepo, base: BaseBackupEntry, 
     await tool('pg_ctl', ['-D', dataDir, '-m', 'fast', '-w', 'stop'], `the recovered cluster in ${dataDir}`).done;
   };
   try {
-    tablespaces = await placeTablespaces(meta, opts.tablespaceMapping ?? new Map(), dataDir);
+    tablespaces = await placeTablespaces(meta, opts.tablespaceMapping ?? new Map(), dataDir, owner);
     // 1. Unpack; meanwhile fetch the first WAL segments the server will ask for (the detached prefetcher
     // started later takes ~2 s to get going).
     const early = opts.start !== false && opts.archive && opts.wal

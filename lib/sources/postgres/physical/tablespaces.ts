@@ -4,8 +4,8 @@
 // and makes pg_tblspc/<oid> a symlink to it. Each directory must be missing or empty: a restore next to the
 // running original (a test restore, a copy to look at) must map its tablespaces, and is told so before
 // anything is written.
-import { isAbsolute, resolve } from 'node:path';
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { chown, mkdir, readdir, rm } from 'node:fs/promises';
 import type { PhysicalMeta } from './format';
 
 export class TablespaceError extends Error {
@@ -36,9 +36,10 @@ export function parseTablespaceMappings(specs: readonly string[]): Map<string, s
 
 /**
  * Checks and prepares the directories of `meta`'s tablespaces: every mapping must name one of them, and
- * every target must be missing or empty and used once. Creates them (the extractor gives them their owner).
+ * every target must be missing or empty and used once. Creates them, and the directories above them it
+ * had to create, owned by `owner` (the server's OS user must reach them).
  */
-export async function placeTablespaces(meta: PhysicalMeta, mappings: ReadonlyMap<string, string>, dataDir: string): Promise<TablespacePlacement> {
+export async function placeTablespaces(meta: PhysicalMeta, mappings: ReadonlyMap<string, string>, dataDir: string, owner: { uid: number; gid: number } | null): Promise<TablespacePlacement> {
   const spaces = meta.tablespaces ?? [];
   const locations = spaces.map((t) => resolve(t.location));
   for (const from of mappings.keys()) {
@@ -67,7 +68,14 @@ export async function placeTablespaces(meta: PhysicalMeta, mappings: ReadonlyMap
   const emptied: string[] = [];
   for (const dir of dirs.values()) {
     const made = await mkdir(dir, { recursive: true, mode: 0o700 });
-    (made === undefined ? emptied : created).push(dir);
+    if (made === undefined) emptied.push(dir);
+    else created.push(made); // the topmost directory it had to create
+    if (made !== undefined && owner) {
+      for (let d = dir; ; d = dirname(d)) {
+        await chown(d, owner.uid, owner.gid);
+        if (d === made || d === dirname(d)) break;
+      }
+    }
   }
   return {
     dirs,
