@@ -7,7 +7,6 @@ import { InvalidRangeError, isAbortError, isNotFound } from '../../blob';
 import { IntegrityError } from '../../repo/crypto/sealed-box';
 import type { BlobLocation } from '../../repo/index';
 import { runLimited, type Slots } from '../../concurrency';
-import { collectEvery } from '../../gc-on-demand.mjs';
 import { MAX_READ, planPackReads, type PackRead } from './pack-reads';
 
 /** What fetching needs from a repository (lib/repo/repository.ts's Repository has it). */
@@ -130,17 +129,8 @@ export async function readShared(
   signal?: AbortSignal,
 ): Promise<Buffer> {
   const bytes = await source.readPackRange(range.packId, range.offset, range.length, signal, buffer);
-  collectChunkGarbage(range.length);
   return bytes.buffer instanceof SharedArrayBuffer ? bytes : inSharedMemory(bytes, buffer);
 }
-
-/**
- * A read arrives in chunks of up to 64 KiB (socket or file reads), each its own buffer, copied into the
- * shared one and dropped. Their small objects hardly fill the young generation, so V8 collected them only
- * once ~64 MB of their memory had piled up: a scavenge every 32 MiB read frees them while they are young
- * (2 GiB harness restores from radosgw: peak RSS 247-269 MB before).
- */
-const collectChunkGarbage = collectEvery(32 * 1024 * 1024, { majorEvery: 16 });
 
 /** `bytes` copied into `spare` when it fits, else into new shared memory. */
 function inSharedMemory(bytes: Buffer, spare: Buffer): Buffer {
