@@ -407,6 +407,17 @@ describe('WAL archiving and point-in-time recovery', () => {
         opened.close();
         await rm(parent, { recursive: true, force: true });
       }
+
+      // A logical dump of it restores into a server without that tablespace only with --no-tablespaces.
+      const pg = (p2: number) => ({ ...env, PGHOST: '127.0.0.1', PGPORT: String(p2), PGUSER: 'postgres' });
+      const dumped = await lifeboat(['database', 'backup', '--database', 'postgres', '--source-name', 'with-tablespace'], pg(port));
+      expect(dumped.code, dumped.stderr).toBe(0);
+      const kept = await lifeboat(['database', 'restore', '--target-database', 'far_kept'], pg(barePort));
+      expect(kept.code).not.toBe(0);
+      expect(kept.stderr).toMatch(/Tablespace "elsewhere" does not exist/);
+      const moved = await lifeboat(['database', 'restore', '--target-database', 'far_moved', '--no-tablespaces'], pg(barePort));
+      expect(moved.code, moved.stderr).toBe(0);
+      expect(await psql(barePort, "SELECT count(*) FROM pg_database WHERE datname = 'far_kept'")).toBe('0');
     } finally {
       await psql(port, 'DROP TABLE far');
       await psql(port, 'DROP TABLESPACE elsewhere');

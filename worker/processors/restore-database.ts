@@ -45,7 +45,8 @@ export const restoreDatabase: JobHandler<typeof restoreDatabaseJob.schema> = asy
       const { restorePostgresLogical, describeConnection } = await import('../../lib/sources/postgres');
       const connection = pgConnectionOf(target.config, target.password, target.config.maintenanceDatabase);
       serverText = describeConnection(connection, data.targetDatabase);
-      result = await restorePostgresLogical(repo, point.snapshotId, { ...common, connection });
+      // A staging server rarely has the source's tablespaces: every table goes into its default one.
+      result = await restorePostgresLogical(repo, point.snapshotId, { ...common, connection, noTablespaces: true });
     } else {
       const { restoreMysqlLogical, describeConnection } = await import('../../lib/sources/mysql');
       const connection = mysqlConnectionOf(target.config, target.password, '');

@@ -191,6 +191,7 @@ export function registerDatabase(program: Command, globals: () => GlobalOptions)
     .option('--temp-dir <dir>', 'parent of the private temp directory (PostgreSQL: for --jobs > 1; MySQL: for the password option file)')
     .option('--no-owner', 'PostgreSQL: do not restore object owners: everything belongs to the restoring user')
     .option('--no-privileges', 'PostgreSQL: do not restore GRANT/REVOKE')
+    .option('--no-tablespaces', 'PostgreSQL: put every table in the target\'s default tablespace (for a server without the source\'s tablespaces)')
     .option('--no-validate', 'skip comparing row counts and checksums with the backup\'s manifest')
     .option('--smoke <sql>', 'a query that must return at least one row on the restored database (repeatable; read-only, one statement)', collect, [])
     .option('--to-time <time>', 'MySQL/MariaDB point-in-time restore: the newest dump taken before this moment (ISO 8601, no zone = UTC), then the binlogs archived by binlog-push replayed up to it, into a new database');
@@ -224,7 +225,7 @@ function checkDatabaseChoice(dbs: readonly { name: string }[], wanted: string | 
 
 type RestoreFlags = ConnectionFlags & {
   engine?: string; socket?: string; maintenanceDatabase?: string; targetDatabase: string; database?: string; backupDate?: string; sourceName?: string;
-  overwrite?: boolean; globals?: boolean; jobs: string; tempDir?: string; owner: boolean; privileges: boolean; validate: boolean; smoke: string[]; toTime?: string;
+  overwrite?: boolean; globals?: boolean; jobs: string; tempDir?: string; owner: boolean; privileges: boolean; tablespaces: boolean; validate: boolean; smoke: string[]; toTime?: string;
 };
 
 /**
@@ -327,6 +328,7 @@ async function postgresRestore({ repo, progress, signal }: Ctx, entry: SnapshotE
       tempDir: cmd.tempDir,
       noOwner: cmd.owner === false,
       noPrivileges: cmd.privileges === false,
+      noTablespaces: cmd.tablespaces === false,
       validate: cmd.validate,
       smokeQueries: cmd.smoke,
       signal,
@@ -341,7 +343,7 @@ async function postgresRestore({ repo, progress, signal }: Ctx, entry: SnapshotE
 }
 
 async function mysqlRestore({ repo, progress, signal }: Ctx, entry: SnapshotEntry, what: string, cmd: RestoreFlags, opts: GlobalOptions, toTime: Date | undefined): Promise<void> {
-  refusePostgresOnly([['--globals', !!cmd.globals], ['--jobs', cmd.jobs !== '1'], ['--no-owner', cmd.owner === false], ['--no-privileges', cmd.privileges === false], ['--maintenance-database', cmd.maintenanceDatabase !== undefined], ['--sslmode', cmd.sslmode !== undefined]]);
+  refusePostgresOnly([['--globals', !!cmd.globals], ['--jobs', cmd.jobs !== '1'], ['--no-owner', cmd.owner === false], ['--no-privileges', cmd.privileges === false], ['--no-tablespaces', cmd.tablespaces === false], ['--maintenance-database', cmd.maintenanceDatabase !== undefined], ['--sslmode', cmd.sslmode !== undefined]]);
   const connection = mysqlConnectionFrom(cmd, '');
   const { restoreMysqlLogical, mysqlDatabasesIn, MysqlRestoreError, describeConnection, runSmokeQueries } = await mysqlEngine();
   const { describeMismatches } = await engine();

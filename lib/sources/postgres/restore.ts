@@ -74,6 +74,8 @@ export type PostgresRestoreOptions = {
   noOwner?: boolean;
   /** pg_restore --no-privileges: skip GRANT/REVOKE. */
   noPrivileges?: boolean;
+  /** pg_restore --no-tablespaces: every table into the target's default tablespace (one lacking the source's). */
+  noTablespaces?: boolean;
   /** Compare row counts and checksums with the manifest (default true). */
   validate?: boolean;
   /** SQL queries that must each return at least one row on the restored database. */
@@ -219,6 +221,7 @@ async function pgRestore(repo: BlobReader, node: FileNode, conn: PgConnection, d
   const args = ['--exit-on-error', '--no-password', `--dbname=${conninfo(conn, db)}`];
   if (opts.noOwner) args.push('--no-owner');
   if (opts.noPrivileges) args.push('--no-privileges');
+  if (opts.noTablespaces) args.push('--no-tablespaces');
   const what = `database ${source} into ${describeConnection(conn, db)}`;
   const blobs = () => readContent(repo, node.content, signal, { reuse: true });
   let bytes: number;
