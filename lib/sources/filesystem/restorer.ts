@@ -97,9 +97,8 @@ export function expectedTotals(snapshot: { paths: readonly string[]; summary: { 
 
 export async function restoreTree(repo: RestoreRepo, rootTree: string, target: string, opts: RestoreOptions = {}): Promise<RestoreResult> {
   // Batches' plans and jobs live long enough to be promoted, then die (gc-on-demand.mjs). A fifth, not half
-  // (measured when the whole plan was held: 2 GiB peak RSS 255-263 MB against 271-284). With batches, V8's
-  // own marking does most of it: a 2 GiB restore's main thread spent ~1.1 s collecting against ~0.6 s with
-  // the whole plan, for a heap about 25 MB smaller.
+  // (measured when the whole plan was held: 2 GiB peak RSS 255-263 MB against 271-284). With batches, a
+  // 2 GiB restore's main thread spends as long collecting as before (~0.45 s, --cpu-prof).
   const stopCollecting = collectWhenGrown({ growth: 0.2 });
   // The workers boot while the trees are read (started after, the restore waited ~0.3 s for them).
   const pool = new RestorePool(repo.masterKey, { workers: opts.workers, isRoot: IS_ROOT, largestBlob: repo.config.chunker.maxSize });
