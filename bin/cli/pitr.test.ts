@@ -65,6 +65,19 @@ async function recover(dir: string, target: string[], extra: string[] = []) {
   return { r, port: p };
 }
 
+/** recoverToDatabase's options for copying database postgres of the recovered cluster into the bare server. */
+function intoBare(repo: Repository, wal: Awaited<ReturnType<WalArchive['list']>>, scratchParent: string) {
+  return {
+    walFetch: { command: [process.execPath, CLI], env: env as Record<string, string> },
+    wal,
+    archive: new WalArchive(repo.store, repo.masterKey, systemId),
+    scratchParent,
+    role: 'postgres',
+    database: 'postgres',
+    to: { host: '127.0.0.1', port: barePort, user: 'postgres', database: 'postgres' },
+  };
+}
+
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'lifeboat-pitr-'));
   const s3 = s3TestEnv();
@@ -195,14 +208,8 @@ describe('WAL archiving and point-in-time recovery', () => {
       const base = chooseBaseBackup(target, baseBackupsIn(await repo.listSnapshots()), wal);
       const phases: string[] = [];
       const opts = {
+        ...intoBare(repo, wal, parent),
         target,
-        walFetch: { command: [process.execPath, CLI], env: env as Record<string, string> },
-        wal,
-        archive: new WalArchive(repo.store, repo.masterKey, systemId),
-        scratchParent: parent,
-        role: 'postgres',
-        database: 'postgres',
-        to: { host: '127.0.0.1', port: barePort, user: 'postgres', database: 'postgres' },
         targetDatabase: 'events_at_t2',
         smokeQueries: ["SELECT 1 FROM events WHERE label = 'T2'", "SELECT 1 FROM events WHERE label = 'T3'"],
         onProgress: (p: { phase: string }) => void (phases.at(-1) !== p.phase && phases.push(p.phase)),
@@ -389,14 +396,8 @@ describe('WAL archiving and point-in-time recovery', () => {
         const wal = await new WalArchive(repo.store, repo.masterKey, systemId).list();
         const base = baseBackupsIn(await repo.listSnapshots()).find((x) => x.id === b.id)!;
         const staged = await recoverToDatabase(repo, base, {
+          ...intoBare(repo, wal, parent),
           target: { kind: 'latest' },
-          walFetch: { command: [process.execPath, CLI], env: env as Record<string, string> },
-          wal,
-          archive: new WalArchive(repo.store, repo.masterKey, systemId),
-          scratchParent: parent,
-          role: 'postgres',
-          database: 'postgres',
-          to: { host: '127.0.0.1', port: barePort, user: 'postgres', database: 'postgres' },
           targetDatabase: 'far_staged',
           smokeQueries: ["SELECT 1 FROM far WHERE id = 500"],
         });

@@ -195,7 +195,7 @@ class Restorer {
     try {
       let batch: PlannedFile[] = [];
       let pieces = 0;
-      let others: PlannedOther[] = [];
+      const others: PlannedOther[] = [];
       for (let step = first; !step.done; step = await walk.next()) {
         const item = step.value;
         if (item.kind === 'dir') this.createDir(item.dir);
