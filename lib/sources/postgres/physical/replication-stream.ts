@@ -92,8 +92,10 @@ class BaseBackupQuery {
   private rows: string[][] | null = null;
   /** Member names of the archive being read get this in front ('pg_tblspc/<oid>/' in a tablespace's). */
   private prefix = '';
-  private readonly tablespaceList: BackupTablespace[] = [];
-  private spaces: BackupTablespace[] | undefined;
+  /** Tablespaces whose archives have come, in order. */
+  private readonly received: BackupTablespace[] = [];
+  /** Tablespaces the server announced (the result set before the archives), once read. */
+  private announced: BackupTablespace[] | undefined;
   /** Drops the payload of the member being read (the base archive's pg_tblspc/<oid> symlinks). */
   private dropping = false;
   private inManifest = false;
@@ -159,7 +161,7 @@ class BaseBackupQuery {
       return;
     }
     this.finishTar();
-    this.resolve({ startLsn: start[0]!, endLsn: end[0]!, timeline: Number(end[1]), tablespaces: this.tablespaceList });
+    this.resolve({ startLsn: start[0]!, endLsn: end[0]!, timeline: Number(end[1]), tablespaces: this.received });
   }
 
   handleError(err: Error & Message): void {
@@ -185,7 +187,7 @@ class BaseBackupQuery {
 
   /** Tablespaces outside the data directory, from the result set before the archives: oid and location. */
   private tablespaces(): BackupTablespace[] {
-    return (this.spaces ??= (this.results[1] ?? []).filter((r) => (r[0] ?? '') !== '' && (r[1] ?? '') !== '').map((r) => ({ oid: r[0]!, location: r[1]! })));
+    return (this.announced ??= (this.results[1] ?? []).filter((r) => (r[0] ?? '') !== '' && (r[1] ?? '') !== '').map((r) => ({ oid: r[0]!, location: r[1]! })));
   }
 
   /** A new archive: its name and tablespace location (empty for the data directory), C strings. */
@@ -206,11 +208,11 @@ class BaseBackupQuery {
       this.fail(new ReplicationStreamError(`${this.where} sent archive "${name}" for tablespace location ${location}, which its tablespace list does not name`));
       return;
     }
-    this.tablespaceList.push(tablespace);
+    this.received.push(tablespace);
     this.prefix = `pg_tblspc/${tablespace.oid}/`;
     // The directory that stands for the tablespace, in place of the base archive's symlink to it.
     const mtime = Math.floor(Date.now() / 1000);
-    if (this.tablespaceList.length === 1) this.write(newHeader({ name: 'pg_tblspc/', type: '5', size: 0, mode: 0o700, mtime }));
+    if (this.received.length === 1) this.write(newHeader({ name: 'pg_tblspc/', type: '5', size: 0, mode: 0o700, mtime }));
     this.write(newHeader({ name: this.prefix, type: '5', size: 0, mode: 0o700, mtime }));
   }
 
