@@ -18,7 +18,7 @@
 import { Readable } from 'node:stream';
 import type pg from 'pg';
 import { closeClient, connectClient, describeConnection, quoteLiteral, type PgConnection } from '../connection';
-import { isEndBlock, newHeader, paddedSize, parseHeader, renamedHeader, TAR_BLOCK } from './tar-header';
+import { newHeader, paddedSize, renamedHeader, TAR_BLOCK, TarWalker } from './tar-header';
 
 export type BaseBackupStreamOptions = {
   label: string;
@@ -96,15 +96,11 @@ class BaseBackupQuery {
   private readonly received: BackupTablespace[] = [];
   /** Tablespaces the server announced (the result set before the archives), once read. */
   private announced: BackupTablespace[] | undefined;
-  /** Drops the payload of the member being read (the base archive's pg_tblspc/<oid> symlinks). */
-  private dropping = false;
   private inManifest = false;
   private readonly manifest: Buffer[] = [];
   private block = Buffer.allocUnsafe(BLOCK);
-  private readonly header = Buffer.alloc(TAR_BLOCK);
-  private headerFill = 0;
-  private payloadLeft = 0;
-  private archiveEnded = false;
+  /** The archive being read, walked member by member; what it forwards goes into `tar`. */
+  private archive = this.walker();
   private fill = 0;
   private failed = false;
 
@@ -141,7 +137,7 @@ class BaseBackupQuery {
     const type = String.fromCharCode(chunk[0]!);
     if (type === 'd') {
       if (this.inManifest) this.manifest.push(Buffer.from(chunk.subarray(1))); // the parser reuses its buffer
-      else this.archiveData(chunk.subarray(1));
+      else this.archive.feed(chunk.subarray(1));
     } else if (type === 'n') {
       this.startArchive(chunk.subarray(1));
     } else if (type === 'm') {
@@ -195,10 +191,7 @@ class BaseBackupQuery {
     const nul = body.indexOf(0);
     const name = body.subarray(0, nul).toString('utf8');
     const location = body.subarray(nul + 1, body.indexOf(0, nul + 1)).toString('utf8');
-    this.headerFill = 0;
-    this.payloadLeft = 0;
-    this.archiveEnded = false;
-    this.dropping = false;
+    this.archive = this.walker();
     if (location === '') {
       this.prefix = '';
       return;
@@ -216,35 +209,21 @@ class BaseBackupQuery {
     this.write(newHeader({ name: this.prefix, type: '5', size: 0, mode: 0o700, mtime }));
   }
 
-  /** Member headers are held until whole: the end-of-archive block is dropped, not half forwarded. */
-  private archiveData(data: Buffer): void {
-    let off = 0;
-    while (off < data.length && !this.archiveEnded) {
-      if (this.payloadLeft > 0) {
-        const n = Math.min(this.payloadLeft, data.length - off);
-        if (!this.dropping) this.write(data.subarray(off, off + n));
-        this.payloadLeft -= n;
-        off += n;
-        continue;
-      }
-      const n = Math.min(TAR_BLOCK - this.headerFill, data.length - off);
-      data.copy(this.header, this.headerFill, off, off + n);
-      this.headerFill += n;
-      off += n;
-      if (this.headerFill < TAR_BLOCK) break;
-      this.headerFill = 0;
-      if (isEndBlock(this.header)) {
-        this.archiveEnded = true;
-        break;
-      }
-      const member = parseHeader(this.header);
-      this.payloadLeft = paddedSize(member.size);
-      const name = member.name.replace(/\/$/, '');
-      // Dropped: the base archive's symlinks to tablespaces, and a tablespace archive's own root entry.
-      this.dropping = this.prefix === '' ? member.type === '2' && this.tablespaces().some((t) => name === `pg_tblspc/${t.oid}`) : name === '' || name === '.';
-      if (this.dropping) continue;
-      this.write(this.prefix ? renamedHeader(this.header, this.prefix + member.name) : this.header);
-    }
+  /**
+   * Forwards an archive's members up to its end-of-archive block (dropped, with anything after it); member
+   * headers are held until whole, so none is half forwarded.
+   */
+  private walker(): TarWalker {
+    return new TarWalker({
+      header: (h, member) => {
+        const name = member.name.replace(/\/$/, '');
+        // Dropped: the base archive's symlinks to tablespaces, and a tablespace archive's own root entry.
+        const drop = this.prefix === '' ? member.type === '2' && this.tablespaces().some((t) => name === `pg_tblspc/${t.oid}`) : name === '' || name === '.';
+        if (drop) return 'drop';
+        this.write(this.prefix ? renamedHeader(h, this.prefix + member.name) : h);
+      },
+      body: (piece) => this.write(piece),
+    });
   }
 
   private write(data: Buffer): void {

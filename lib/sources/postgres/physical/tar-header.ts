@@ -114,3 +114,55 @@ export function renamedHeader(h: Buffer, name: string): Buffer {
   out.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 'ascii');
   return out;
 }
+
+/**
+ * Walks a tar stream fed in pieces of any size: gathers each 512-byte header block and hands it whole to
+ * `header`, which returns nothing or 'drop' (the member's payload is then not passed on); passes the
+ * members' payload bytes, then their padding, to `body`. Stops at the first end-of-archive block
+ * (`ended`); feed() then takes nothing more. Used by TarTap and the replication stream.
+ */
+export class TarWalker {
+  ended = false;
+  private readonly header = Buffer.alloc(TAR_BLOCK);
+  private headerFill = 0;
+  private payloadLeft = 0;
+  private paddingLeft = 0;
+  private dropping = false;
+
+  constructor(
+    private readonly on: {
+      header(h: Buffer, member: TarHeader): 'drop' | void;
+      body(piece: Buffer, padding: boolean): void;
+    },
+  ) {}
+
+  feed(chunk: Buffer): void {
+    let off = 0;
+    while (off < chunk.length && !this.ended) {
+      const left = this.payloadLeft || this.paddingLeft;
+      if (left > 0) {
+        const n = Math.min(left, chunk.length - off);
+        const padding = this.payloadLeft === 0;
+        if (!this.dropping) this.on.body(chunk.subarray(off, off + n), padding);
+        if (padding) this.paddingLeft -= n;
+        else this.payloadLeft -= n;
+        off += n;
+        continue;
+      }
+      const n = Math.min(TAR_BLOCK - this.headerFill, chunk.length - off);
+      chunk.copy(this.header, this.headerFill, off, off + n);
+      this.headerFill += n;
+      off += n;
+      if (this.headerFill < TAR_BLOCK) break;
+      this.headerFill = 0;
+      if (isEndBlock(this.header)) {
+        this.ended = true;
+        break;
+      }
+      const member = parseHeader(this.header);
+      this.payloadLeft = member.size;
+      this.paddingLeft = paddedSize(member.size) - member.size;
+      this.dropping = this.on.header(this.header, member) === 'drop';
+    }
+  }
+}

@@ -4,18 +4,26 @@
 // Understands ustar/GNU/pax headers: each header gives its payload size (octal, or GNU base-256), padded to
 // 512 bytes; pax extended headers and GNU long names only add payloads, which are skipped like any other.
 import { Transform, type TransformCallback } from 'node:stream';
-import { isEndBlock, parseHeader, TAR_BLOCK as BLOCK } from './tar-header';
+import { TarWalker, type TarHeader } from './tar-header';
 
 export class TarTap extends Transform {
   readonly members = new Map<string, Buffer>();
   /** Number of member headers seen (files, directories, links). */
   entries = 0;
-  private header = Buffer.alloc(BLOCK);
-  private headerFill = 0;
-  /** Payload bytes left in the current member, then padding bytes to skip. */
-  private payloadLeft = 0;
-  private paddingLeft = 0;
-  private collecting: { name: string; parts: Buffer[] } | null = null;
+  private collecting: { name: string; size: number; got: number; parts: Buffer[] } | null = null;
+  private readonly walker = new TarWalker({
+    header: (_h, member) => this.onHeader(member),
+    body: (piece, padding) => {
+      const c = this.collecting;
+      if (padding || !c) return;
+      c.parts.push(Buffer.from(piece));
+      c.got += piece.length;
+      if (c.got === c.size) {
+        this.members.set(c.name, Buffer.concat(c.parts));
+        this.collecting = null;
+      }
+    },
+  });
 
   constructor(
     private readonly wanted: ReadonlySet<string>,
@@ -26,58 +34,19 @@ export class TarTap extends Transform {
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
     try {
-      this.inspect(chunk);
+      this.walker.feed(chunk);
     } catch (err) {
       return done(err as Error);
     }
     done(null, chunk);
   }
 
-  private inspect(chunk: Buffer): void {
-    let off = 0;
-    while (off < chunk.length) {
-      if (this.payloadLeft > 0) {
-        const n = Math.min(this.payloadLeft, chunk.length - off);
-        this.collecting?.parts.push(Buffer.from(chunk.subarray(off, off + n)));
-        this.payloadLeft -= n;
-        off += n;
-        if (this.payloadLeft === 0 && this.collecting) {
-          this.members.set(this.collecting.name, Buffer.concat(this.collecting.parts));
-          this.collecting = null;
-        }
-        continue;
-      }
-      if (this.paddingLeft > 0) {
-        const n = Math.min(this.paddingLeft, chunk.length - off);
-        this.paddingLeft -= n;
-        off += n;
-        continue;
-      }
-      const n = Math.min(BLOCK - this.headerFill, chunk.length - off);
-      chunk.copy(this.header, this.headerFill, off, off + n);
-      this.headerFill += n;
-      off += n;
-      if (this.headerFill === BLOCK) {
-        this.headerFill = 0;
-        this.onHeader();
-      }
-    }
-  }
-
-  private onHeader(): void {
-    const h = this.header;
-    if (isEndBlock(h)) return;
-    const { size, type, name } = parseHeader(h);
+  private onHeader({ size, type, name }: TarHeader): void {
     if (type !== 'x' && type !== 'g' && type !== 'L' && type !== 'K') this.entries++;
-    this.payloadLeft = size;
-    this.paddingLeft = (BLOCK - (size % BLOCK)) % BLOCK;
     if ((type === '0' || type === '\0') && this.wanted.has(name)) {
       if (size > this.maxMemberBytes) throw new Error(`tar member ${name} is ${size} bytes, more than the ${this.maxMemberBytes} this reader keeps`);
-      this.collecting = { name, parts: [] };
-      if (size === 0) {
-        this.members.set(name, Buffer.alloc(0));
-        this.collecting = null;
-      }
+      if (size === 0) this.members.set(name, Buffer.alloc(0));
+      else this.collecting = { name, size, got: 0, parts: [] };
     }
   }
 }
