@@ -5,7 +5,8 @@
 import { DeleteBucketCommand } from '@aws-sdk/client-s3';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { isNotFound, S3BlobStore } from '../lib/blob';
+import { isNotFound } from '../lib/blob';
+import { S3BlobStore } from '../lib/blob/s3';
 
 export type Rgw = { endpoint: string; region: string; accessKeyId: string; secretAccessKey: string; dir: string; stop: () => Promise<void> };
 export type RgwCounters = { req: number; putBytes: number; getBytes: number; puts: number; gets: number };

@@ -7,7 +7,7 @@
 // code that finds files next to itself (worker scripts, the Prisma client) works the same in the bundle.
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 const SOURCE_DIRS = ['bin', 'lib', 'worker'];
@@ -41,6 +41,25 @@ const keepImportMetaUrl = (root) => ({
       const text = readFileSync(args.path, 'utf8').replaceAll('import.meta.url', JSON.stringify(pathToFileURL(args.path).href));
       return { contents: text, loader: args.path.endsWith('.mjs') ? 'js' : 'ts' };
     });
+  },
+});
+
+/**
+ * esbuild plugin: zod's message locales, English only. zod's namespace re-exports all ~50 of its locales
+ * (z.locales), which the bundle cannot leave out on its own: 370 KB of the 1.4 MB every command compiles
+ * at start. Lifeboat uses English messages (zod's default) and never z.locales.
+ */
+const zodEnglishOnly = () => ({
+  name: 'zod-english-only',
+  setup(build) {
+    build.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+      /[\\/]node_modules[\\/]zod[\\/]v4[\\/]/.test(args.importer) ? { path: join(args.resolveDir, '..', 'locales', 'en.js'), namespace: 'zod-locales' } : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({
+      contents: `export { default as en } from ${JSON.stringify(args.path)};`,
+      resolveDir: dirname(args.path),
+      loader: 'js',
+    }));
   },
 });
 
@@ -85,7 +104,7 @@ export async function ensureCliBundle(root) {
     mainFields: ['module', 'main'],
     // Bundled CommonJS code calls require() for node builtins; ESM output has no require of its own.
     banner: { js: "import { createRequire as __lifeboatCreateRequire } from 'node:module'; const require = __lifeboatCreateRequire(import.meta.url);" },
-    plugins: [keepImportMetaUrl(root)],
+    plugins: [keepImportMetaUrl(root), zodEnglishOnly()],
     logLevel: 'silent',
   });
   try {

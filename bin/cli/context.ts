@@ -4,9 +4,12 @@
 import { readFileSync } from 'node:fs';
 import { openBlobStore, type BlobStore } from '../../lib/blob';
 import { resolveCacheRoot } from '../../lib/repo/cache/tree-cache';
+import type { RepositoryConfig } from '../../lib/repo/config';
+import type { MasterKey } from '../../lib/repo/crypto/master-key';
 import { openRepository, type OpenedRepository } from '../../lib/repo/init';
 import { Repository } from '../../lib/repo/repository';
 import { repositoryLocation, type LocationOptions } from '../../lib/repo/location';
+import { prestartRestorePool } from '../../lib/sources/filesystem/restore-pool';
 import { UsageError } from './errors';
 
 export type GlobalOptions = LocationOptions & { passwordFile?: string; json?: boolean; cacheDir?: string; cache?: boolean };
@@ -40,10 +43,15 @@ export function readPassword(opts: { passwordFile?: string }, env = process.env,
   return value;
 }
 
-export async function openRepo(opts: GlobalOptions): Promise<{ repo: Repository; close: () => void }> {
+/**
+ * The repository, opened with the password. `restore`: the command goes on to restore, so the restore
+ * workers boot as soon as the key is unlocked, while the index loads (restore-pool.ts).
+ */
+export async function openRepo(opts: GlobalOptions, how: { restore?: boolean } = {}): Promise<{ repo: Repository; close: () => void }> {
   const { store, close } = openStore(opts);
   try {
-    const repo = await Repository.open(store, { passphrase: readPassword(opts) }, { cacheRoot: cacheRootFor(opts), listEarly: true });
+    const onUnlocked = how.restore ? (key: MasterKey, config: RepositoryConfig) => prestartRestorePool(key, config.chunker.maxSize) : undefined;
+    const repo = await Repository.open(store, { passphrase: readPassword(opts) }, { cacheRoot: cacheRootFor(opts), listEarly: true, onUnlocked });
     return { repo, close };
   } catch (err) {
     close();

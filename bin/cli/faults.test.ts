@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { S3BlobStore, type BlobStore } from '../../lib/blob';
+import type { BlobStore } from '../../lib/blob';
+import { S3BlobStore } from '../../lib/blob/s3';
 import { forEachBackend, s3TestEnv } from '../../lib/repo/keys/test-support';
 import { abortAllUploads, CLI, cleanEnv, closedPort, lifeboat, lifeboatJson, multipartUploads, repoEnv, writeRandomFile } from './test-support';
 

@@ -6,7 +6,7 @@
 //   LIFEBOAT_STALE_UPLOAD_AGE (default 1h). Younger ones may belong to a backup still running elsewhere.
 // Both are best effort: the caller turns a failure into a warning and the backup goes on.
 // After the backup, tidyUpAfterBackup merges index files once there are many.
-import { parseBlobStoreConfig, S3BlobStore } from '../../lib/blob';
+import { parseBlobStoreConfig } from '../../lib/blob';
 import { repositoryLocation } from '../../lib/repo/location';
 import { indexLeftoverPacks } from '../../lib/repo/leftover-packs';
 import type { Lock } from '../../lib/repo/lock';
@@ -39,6 +39,7 @@ export async function abortStaleUploads(opts: GlobalOptions, env = process.env, 
   const config = parseBlobStoreConfig(repositoryLocation(opts, env));
   if (config.kind !== 's3') return null;
   const { kind: _kind, ...s3config } = config;
+  const { S3BlobStore } = await import('../../lib/blob/s3'); // the AWS SDK, for S3 repositories only
   const s3 = new S3BlobStore(s3config);
   try {
     const { aborted, kept } = await s3.abortStaleMultipartUploads(olderThanMs, { signal });

@@ -9,7 +9,8 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LocalBlobStore, S3BlobStore, type BlobStore } from '../../lib/blob';
+import { LocalBlobStore, type BlobStore } from '../../lib/blob';
+import { S3BlobStore } from '../../lib/blob/s3';
 import { s3TestEnv } from '../../lib/repo/keys/test-support';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');

@@ -14,7 +14,9 @@ export {
 export { MAX_KEY_BYTES, compareKeys, validateKey, validatePrefix } from './keys';
 export { getBuffer, readAll } from './io';
 export { LocalBlobStore, type LocalBlobStoreOptions } from './local';
-export { S3BlobStore, type S3BlobStoreConfig } from './s3';
+// S3BlobStore: import it from './s3' (it loads the AWS SDK); openBlobStore gives a LazyS3BlobStore.
+export type { S3BlobStoreConfig } from './s3';
+export { LazyS3BlobStore } from './s3-lazy';
 export { translateError } from './s3-errors';
 export { retryTransient, withRetries, type RetryOptions } from './retrying';
 export { createBlobMetrics, snapshotMetrics, withMetrics, type BlobMetrics, type OpMetrics } from './metrics';

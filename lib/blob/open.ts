@@ -14,7 +14,7 @@ import { LocalBlobStore } from './local';
 import { createBlobMetrics, withMetrics, type BlobMetrics } from './metrics';
 import { withReadOnly } from './readonly';
 import { retryTransient, withRetries, type RetryOptions } from './retrying';
-import { S3BlobStore } from './s3';
+import { LazyS3BlobStore } from './s3-lazy';
 import type { BlobStore } from './types';
 
 const isValidPrefix = (p: string) => {
@@ -95,7 +95,7 @@ export function openBlobStore(input: BlobStoreConfigInput, options: OpenBlobStor
     ensureExists = () => local.ensureExists();
   } else {
     const { kind: _kind, ...s3config } = config;
-    const s3 = new S3BlobStore(s3config);
+    const s3 = new LazyS3BlobStore(s3config); // the AWS SDK loads with the first request
     raw = s3;
     ensureExists = (signal) => options.retry === false
       ? s3.ensureBucket({ signal })

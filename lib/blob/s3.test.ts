@@ -15,6 +15,7 @@ import { BlobNotFoundError, PermanentBlobError, TransientBlobError } from './err
 import { getBuffer } from './io';
 import { openBlobStore } from './open';
 import { S3BlobStore, type S3BlobStoreConfig } from './s3';
+import { LazyS3BlobStore } from './s3-lazy';
 
 const s3Env = () => s3TestEnv('S3 blob store tests');
 
@@ -46,6 +47,41 @@ afterAll(async () => {
 
 // (c) The shared contract against the real thing, under a prefix inside the test bucket.
 runBlobStoreContract('S3 (RADOS Gateway)', () => ({ store: makeS3({ prefix: 'contract' }) }));
+
+// openBlobStore's S3 store: the same contract through the lazily loaded module.
+const lazyStores: LazyS3BlobStore[] = [];
+afterAll(() => lazyStores.forEach((s) => s.destroy()));
+runBlobStoreContract('S3 loaded on first use (LazyS3BlobStore)', () => {
+  const store = new LazyS3BlobStore({ ...s3Env(), bucket, prefix: 'contract-lazy' });
+  lazyStores.push(store);
+  return { store };
+});
+
+describe('LazyS3BlobStore', () => {
+  it('describes itself as S3BlobStore does before anything loads, and creates its bucket', async () => {
+    const cfg = { ...s3Env(), bucket: `${bucket}-lazy`, prefix: 'a/b' };
+    const lazy = new LazyS3BlobStore(cfg);
+    lazyStores.push(lazy);
+    expect(lazy.describe()).toBe(makeS3({ prefix: 'a/b' }).describe().replace(bucket, `${bucket}-lazy`));
+    await lazy.ensureBucket();
+    await lazy.put('k', () => Buffer.from('lazy'));
+    expect((await getBuffer(lazy, 'k')).toString()).toBe('lazy');
+    const real = await lazy.load();
+    expect(real).toBeInstanceOf(S3BlobStore);
+    expect(await lazy.load()).toBe(real); // one client for the store's life
+    await deleteTestBucket(real.client, `${bucket}-lazy`);
+  });
+
+  it('destroyed before its first request: no client is made; destroyed while loading: the client is closed', async () => {
+    const idle = new LazyS3BlobStore({ ...s3Env(), bucket });
+    idle.destroy();
+    expect((idle as unknown as { loading?: unknown }).loading).toBeUndefined();
+    const busy = new LazyS3BlobStore({ ...s3Env(), bucket, prefix: 'destroyed' });
+    const loading = busy.load();
+    busy.destroy();
+    await expect((await loading).head('k')).rejects.toThrow(); // the SDK client was destroyed
+  });
+});
 
 describe('S3BlobStore specifics', () => {
   it('keeps keys under its prefix and strips it when listing', async () => {

@@ -33,6 +33,7 @@ import { InvalidRangeError, PermanentBlobError, TransientBlobError, isNotFound, 
 import { allowManyAbortListeners, guardStream, openBody, withAbortSignal } from './io';
 import { validateKey, validatePrefix } from './keys';
 import { translateError } from './s3-errors';
+import { describeS3, keyPrefix } from './s3-location';
 import type {
   BlobBody, BlobListEntry, BlobMetadata, BlobStore, DeleteOptions, GetOptions, HeadOptions, ListOptions,
   PutOptions, PutResult,
@@ -68,7 +69,7 @@ export class S3BlobStore implements BlobStore {
   readonly client: S3Client;
   readonly bucket: string;
   readonly prefix: string;
-  private readonly where: string;
+  private readonly description: string;
   private readonly partSize: number;
   private readonly queueSize: number;
   private readonly storageClass: string | undefined;
@@ -76,12 +77,11 @@ export class S3BlobStore implements BlobStore {
 
   constructor(cfg: S3BlobStoreConfig) {
     this.bucket = cfg.bucket;
-    const prefix = validatePrefix(cfg.prefix ?? '');
-    this.prefix = prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`;
+    this.prefix = keyPrefix(cfg.prefix);
     this.partSize = cfg.partSize ?? DEFAULT_PART_SIZE;
     this.queueSize = cfg.queueSize ?? DEFAULT_QUEUE_SIZE;
     this.storageClass = cfg.storageClass;
-    this.where = cfg.endpoint ?? `AWS ${cfg.region}`;
+    this.description = describeS3(cfg);
     // AWS wants the region spelled out when creating a bucket outside us-east-1; other servers
     // (RADOS Gateway) reject constraints that are not their zonegroup's name, so send none to them.
     this.locationConstraint = cfg.endpoint === undefined && cfg.region !== 'us-east-1' ? cfg.region : undefined;
@@ -104,7 +104,7 @@ export class S3BlobStore implements BlobStore {
   }
 
   describe(): string {
-    return `s3://${this.bucket}/${this.prefix} at ${this.where}`;
+    return this.description;
   }
 
   /** Releases the client's sockets. The store must not be used afterwards. */

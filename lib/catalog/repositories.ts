@@ -2,7 +2,8 @@
 // the target's sealed repositoryPasswordEnc, LIFEBOAT_REPOSITORY_PASSWORD, or a fresh random one that is
 // sealed and stored on the target before the repository is created (an admin can reveal it for the
 // CLI-only disaster-recovery path). A target without a repository gets one on first use.
-import { openBlobStore, parseBlobStoreConfig, S3BlobStore } from '../blob';
+import { openBlobStore, parseBlobStoreConfig } from '../blob';
+import { S3BlobStore } from '../blob/s3';
 import type { Db } from '../db/client';
 import type { StorageTarget } from '../db/generated/client';
 import { RepositoryNotFoundError } from '../repo/init';

@@ -134,7 +134,7 @@ export function registerDatabasePhysical(program: Command, globals: () => Global
       } catch (err) {
         throw new UsageError((err as Error).message);
       }
-      const { repo, close } = await openRepo(opts);
+      const { repo, close } = await openRepo(opts, { restore: true });
       const progress = new ProgressLine('recover');
       const interrupt = abortOnSignals();
       try {

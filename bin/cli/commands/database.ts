@@ -107,8 +107,8 @@ function refusePostgresOnly(given: [string, boolean][]): void {
 type Ctx = { repo: Repository; progress: ProgressLine; signal: AbortSignal };
 
 /** Opens the repository, a progress line and the Ctrl-C handling around `fn`, and closes them after. */
-async function withRepo<T>(opts: GlobalOptions, label: string, fn: (ctx: Ctx) => Promise<T>): Promise<T> {
-  const { repo, close } = await openRepo(opts);
+async function withRepo<T>(opts: GlobalOptions, label: string, fn: (ctx: Ctx) => Promise<T>, how: { restore?: boolean } = {}): Promise<T> {
+  const { repo, close } = await openRepo(opts, how);
   const progress = new ProgressLine(label);
   const interrupt = abortOnSignals();
   try {
@@ -213,7 +213,7 @@ export function registerDatabase(program: Command, globals: () => GlobalOptions)
         const what = `snapshot ${entry.id.slice(0, 8)} (${entry.snapshot.time.replace('T', ' ').slice(0, 19)} UTC, source ${entry.snapshot.source.name})`;
         if (entry.snapshot.source.kind === 'mysql') return mysqlRestore(ctx, entry, what, cmd, opts, toTime);
         await postgresRestore(ctx, entry, what, cmd, opts);
-      });
+      }, { restore: true });
     });
 }
 

@@ -22,7 +22,7 @@ export function registerRestore(program: Command, globals: () => GlobalOptions) 
       const opts = globals();
       if (cmd.path && cmd.path !== 'auto' && !cmd.path.startsWith('/')) throw new UsageError(`--path must be an absolute path inside the snapshot, got "${cmd.path}"`);
       checkSelectOptions(selector, cmd);
-      const { repo, close } = await openRepo(opts);
+      const { repo, close } = await openRepo(opts, { restore: true });
       const progress = new ProgressLine('restore');
       const lock = await repo.lock('restore').catch((err) => {
         close();

@@ -14,7 +14,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe } from 'vitest';
-import { LocalBlobStore, S3BlobStore, type BlobStore } from '../../blob';
+import { LocalBlobStore, type BlobStore } from '../../blob';
+import { S3BlobStore } from '../../blob/s3';
 import type { KmsClientLike, KmsDataKey } from './kms';
 
 export const s3TestEnv = () => sharedS3TestEnv('repository tests against S3');

@@ -9,7 +9,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
-import { LocalBlobStore, S3BlobStore, type BlobStore, type S3BlobStoreConfig } from '../../blob';
+import { LocalBlobStore, type BlobStore, type S3BlobStoreConfig } from '../../blob';
+import { S3BlobStore } from '../../blob/s3';
 import type { Snapshot } from './schema';
 
 export interface TestStoreKind {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { contentId, type MasterKey } from '../../repo/crypto/master-key';
 import { sealBlob } from '../../repo/pack/blob';
-import { RestorePool, type BlobJob } from './restore-pool';
+import { prestartRestorePool, RestorePool, type BlobJob } from './restore-pool';
 
 const key: MasterKey = { encKey: Buffer.alloc(32, 7), idKey: Buffer.alloc(32, 9) };
 let dir: string;
@@ -125,4 +125,34 @@ it('start() boots every worker before the first job and keeps them past their id
     await early.close();
   }
   expect(early.running).toBe(0);
+});
+
+it('a prestarted pool boots before the restore and is taken by the first restore with its key', async () => {
+  const other: MasterKey = { encKey: Buffer.alloc(32, 1), idKey: Buffer.alloc(32, 2) };
+  prestartRestorePool(key, 64 * 1024);
+  const taken = RestorePool.take(key, { largestBlob: 1024 });
+  try {
+    expect(taken.running).toBeGreaterThan(0); // booting since the prestart, before any job
+    // Taken once: the next restore, another key, a set worker count or larger blobs get pools of their own.
+    const again = RestorePool.take(key, { largestBlob: 1024 });
+    expect(again).not.toBe(taken);
+    expect(again.running).toBe(0);
+    await again.close();
+    prestartRestorePool(key, 1024);
+    for (const opts of [{ largestBlob: 2048 }, { largestBlob: 512, workers: 1 }]) {
+      const own = RestorePool.take(key, opts);
+      expect(own.running).toBe(0);
+      await own.close();
+    }
+    const wrongKey = RestorePool.take(other, { largestBlob: 512 });
+    expect(wrongKey.running).toBe(0);
+    await wrongKey.close();
+    // And the workers it got open blobs with the key.
+    const { bytes, blobs } = packOf([Buffer.from('prestarted')]);
+    const { results } = await taken.open(bytes, 'pack', blobs);
+    expect(results[0]!.data!.toString()).toBe('prestarted');
+  } finally {
+    await taken.close();
+    await RestorePool.take(key, { largestBlob: 1024 }).close(); // the second prestart's pool
+  }
 });

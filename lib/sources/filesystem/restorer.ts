@@ -101,7 +101,7 @@ export async function restoreTree(repo: RestoreRepo, rootTree: string, target: s
   // 2 GiB restore's main thread spends as long collecting as before (~0.45 s, --cpu-prof).
   const stopCollecting = collectWhenGrown({ growth: 0.2 });
   // The workers boot while the trees are read (started after, the restore waited ~0.3 s for them).
-  const pool = new RestorePool(repo.masterKey, { workers: opts.workers, isRoot: IS_ROOT, largestBlob: repo.config.chunker.maxSize });
+  const pool = RestorePool.take(repo.masterKey, { workers: opts.workers, largestBlob: repo.config.chunker.maxSize });
   pool.start();
   try {
     const walk = walkRestorePlan(repo, rootTree, target, opts.from ?? '/', opts.signal);

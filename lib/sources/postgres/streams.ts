@@ -166,7 +166,10 @@ export async function* readHeldContent(repo: BlobReader, ids: readonly string[],
     }
     cur!.last = true;
   }
-  const pool = new RestorePool(masterKey, { isRoot: false, largestBlob });
+  // Only opens blobs (no file is finished there, so owner handling does not matter): the pool the command
+  // prestarted fits; else the workers boot now, while the first pack range is read.
+  const pool = RestorePool.take(masterKey, { largestBlob });
+  pool.boot();
   const buffers = new ReadBuffers(runs.reduce((n, r) => Math.max(n, r.length), 0));
   const reads = new Map<number, { buffer: Buffer; bytes: Promise<Buffer> }>();
   const read = (i: number) => {
