@@ -15,10 +15,11 @@
 //        error + integrity: the blob did not open or verify (nothing was written for it; another copy
 //        may help). writes[i]: null when written, else the error message.
 //   { seq, op: 'finish', tmp, dest, create, pieces: [{ id, length }], meta } -> { seq, ...Finished }
-//   { seq, op: 'open', buf: SharedArrayBuffer, pack, blobs: [{ id, start, length, rawLength }], out: ArrayBuffer, checkIds }
-//     Opens the blobs into `out` (transferred both ways), back to back in order; checkIds false skips the
-//     plaintext's hash against its id (the caller verifies the bytes end to end).
-//     -> { seq, out, blobs: [{ error?, integrity?, length }] } (a blob that fails takes no room in out)
+//   { seq, op: 'open', buf: SharedArrayBuffer, pack, blobs: [{ id, start, length, rawLength }], out: ArrayBuffer | SharedArrayBuffer, checkIds }
+//     Opens the blobs into `out` (an ArrayBuffer is transferred both ways; shared memory is not sent back),
+//     back to back in order; checkIds false skips the plaintext's hash against its id (the caller verifies
+//     the bytes end to end).
+//     -> { seq, out?, blobs: [{ error?, integrity?, length }] } (a blob that fails takes no room in out)
 //   Finished = { error?: string, metadataError?: string }: error means the file is not in place and its
 //   temp file was removed; metadataError means it is in place but mode, owner or times could not be set.
 //   meta = { mode, uid?, gid?, mtime } (mtime in seconds, also used as atime).
@@ -46,7 +47,9 @@ onJobs(port, (m) => {
   try {
     if (m.op === 'open') {
       const blobs = openBlobs(m);
-      port.postMessage({ seq: m.seq, out: m.out, blobs }, [m.out]);
+      // Shared memory stays where it is (the sender holds it); an ArrayBuffer goes back.
+      if (m.out instanceof SharedArrayBuffer) port.postMessage({ seq: m.seq, blobs });
+      else port.postMessage({ seq: m.seq, out: m.out, blobs }, [m.out]);
     } else {
       port.postMessage(m.op === 'finish' ? { seq: m.seq, ...finishFile(m) } : { seq: m.seq, blobs: restoreBlobs(m) });
     }

@@ -98,7 +98,7 @@ describe('readContent', () => {
       },
     });
     // Which buffers the workers open into: handed back by an earlier job (recycled), or new.
-    const handedBack = new Set<ArrayBuffer>();
+    const handedBack = new Set<ArrayBuffer | SharedArrayBuffer>();
     let jobs = 0;
     let recycled = 0;
     const open = RestorePool.prototype.open;

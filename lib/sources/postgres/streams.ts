@@ -184,15 +184,15 @@ export async function* readHeldContent(repo: BlobReader, ids: readonly string[],
     return entry.bytes;
   };
   // The memory jobs are opened into, back from jobs whose blobs were all released.
-  const spare: ArrayBuffer[] = [];
+  const spare: SharedArrayBuffer[] = [];
   const outBytes = Math.max(0, ...jobs.map((j) => j.blobs.reduce((n, b) => n + b.loc.rawLength, 0)));
   const open = async (job: Job) => {
     const r = runs[job.run] as Run;
     const bytes = await read(job.run);
     const blobs = job.blobs.map(({ id, loc }) => ({ id, start: loc.offset - r.offset, length: loc.length, rawLength: loc.rawLength }));
-    return pool.open(bytes, r.packId, blobs, spare.pop() ?? new ArrayBuffer(outBytes), opts.endToEnd !== true);
+    return pool.open(bytes, r.packId, blobs, spare.pop() ?? new SharedArrayBuffer(outBytes), opts.endToEnd !== true);
   };
-  const opened: Promise<{ out?: ArrayBuffer; results: Awaited<ReturnType<typeof open>>['results'] }>[] = [];
+  const opened: Promise<{ out?: SharedArrayBuffer; results: Awaited<ReturnType<typeof open>>['results'] }>[] = [];
   let next = 0;
   const fill = () => {
     while (opened.length < JOBS_AHEAD && next < jobs.length) {
@@ -207,7 +207,7 @@ export async function* readHeldContent(repo: BlobReader, ids: readonly string[],
     for (const job of jobs) {
       const r = runs[job.run]!;
       let results: Awaited<ReturnType<typeof open>>['results'];
-      let out: ArrayBuffer | undefined;
+      let out: SharedArrayBuffer | undefined;
       try {
         ({ out, results } = await opened.shift()!);
       } catch (err) {
