@@ -1,8 +1,9 @@
 // SealPool: compresses and seals blobs (seal-core.mjs) on worker threads running seal-worker.mjs, so the
 // content store's thread keeps only hashing, packing and I/O. The pool knows nothing about packs or
 // deduplication; the content store decides what to seal and bounds how much is in flight (store.ts).
-// Guarantees: seal() copies the plaintext before it returns (the caller may reuse it at once), or takes its
-// buffer when handed over; plaintext and sealed bytes travel as transferred ArrayBuffers, never
+// Guarantees: seal() copies the plaintext before it returns (the caller may reuse it at once), takes its
+// buffer when handed over, or reads it in place when lent (shared memory the caller keeps unchanged until
+// the seal settles); plaintext and sealed bytes travel as transferred ArrayBuffers (or shared), never
 // structured-cloned; copy buffers and results are recycled (a result's buffer comes back through release()),
 // with at most `spareBytes` kept idle. Workers start on the
 // first job, at most `workers` of them; each job goes to the worker with the fewest bytes outstanding; a
@@ -90,12 +91,18 @@ export class SealPool {
   /**
    * Seals `plaintext` (copied before this returns) with AAD `rawId` on a worker thread. With `handOver`, a
    * plaintext that owns its whole ArrayBuffer is transferred instead (the caller's view is left empty) and
-   * recycled like the pool's own buffers. Throws (nothing queued) when the job cannot even be sent: no
-   * memory for its buffers, no worker could be created.
+   * recycled like the pool's own buffers. `lent`: a plaintext in a SharedArrayBuffer is read there by the
+   * worker, not copied; the caller must leave it unchanged until the returned promise settles. Throws
+   * (nothing queued) when the job cannot even be sent: no memory for its buffers, no worker could be created.
    */
-  seal(plaintext: Uint8Array, rawId: Uint8Array, handOver = false): Promise<SealedResult> {
+  seal(plaintext: Uint8Array, rawId: Uint8Array, handOver = false, lent = false): Promise<SealedResult> {
     if (this.pool.failure) return Promise.reject(this.pool.failure);
     const length = plaintext.length;
+    if (lent && plaintext.buffer instanceof SharedArrayBuffer) {
+      const out = this.spareFor(maxSealedLength(length));
+      const job = { id: new Uint8Array(rawId), input: plaintext.buffer, offset: plaintext.byteOffset, length, out };
+      return this.pool.run<SealReply>(job, out ? [out] : [], length).then((m) => this.result(m));
+    }
     const whole = handOver && plaintext.byteOffset === 0 && plaintext.buffer instanceof ArrayBuffer && plaintext.buffer.byteLength === length;
     const input = whole ? (plaintext.buffer as ArrayBuffer) : this.take(length);
     if (!whole) new Uint8Array(input, 0, length).set(plaintext);

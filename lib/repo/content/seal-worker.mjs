@@ -2,10 +2,11 @@
 // seal-core.mjs. Plain JavaScript with no TypeScript imports, so it starts the same under tsx, vitest and the
 // job threads of worker/thread.ts. workerData: { encKey: Uint8Array, level: number } (sent once).
 // Protocol, one reply per job, in order:
-//   in:  { seq, id: Uint8Array (raw content id), input: ArrayBuffer, length, out?: ArrayBuffer, keep?: true }
-//        input holds the plaintext in [0, length), transferred here; it goes back with the reply for reuse
-//        unless `keep` (a chunk handed over by the chunker: the storing thread has no use for it, and every
-//        buffer it receives costs it garbage-collection work).
+//   in:  { seq, id: Uint8Array (raw content id), input: ArrayBuffer | SharedArrayBuffer, offset?, length, out?: ArrayBuffer, keep?: true }
+//        input holds the plaintext in [offset (default 0), offset + length). An ArrayBuffer is transferred here
+//        and goes back with the reply for reuse unless `keep` (a chunk handed over by the chunker: the storing
+//        thread has no use for it, and every buffer it receives costs it garbage-collection work). Shared
+//        memory is read in place (the sender keeps it unchanged until the reply) and not sent back.
 //   out: { seq, input?, out, sealedLength }: the sealed box is out[0, sealedLength): in the `out` sent along
 //        when it has room for maxSealedLength(length) bytes, else in a new buffer of exactly the box's size
 //        (transferred); or { seq, input?, out?, error: { name, message, stack } } when sealing threw.
@@ -28,10 +29,10 @@ const ownBuffer = (/** @type {number} */ size) => Buffer.allocUnsafeSlow(size);
 
 onJobs(port, (job) => {
   const { seq, input, length, keep } = job;
-  const back = keep ? undefined : input;
+  const back = keep || input instanceof SharedArrayBuffer ? undefined : input;
   try {
     const room = job.out instanceof ArrayBuffer && job.out.byteLength >= maxSealedLength(length);
-    const sealed = sealer.seal(new Uint8Array(input, 0, length), job.id, room ? Buffer.from(job.out) : undefined, ownBuffer);
+    const sealed = sealer.seal(new Uint8Array(input, job.offset ?? 0, length), job.id, room ? Buffer.from(job.out) : undefined, ownBuffer);
     const out = sealed.buffer;
     port.postMessage({ seq, input: back, out, sealedLength: sealed.length }, back ? [back, out] : [out]);
     collectGarbage(sealed.length);

@@ -128,6 +128,30 @@ describe('SealPool', () => {
     }
   });
 
+  it('reads a lent plaintext in place in shared memory, at its offset, without taking or copying the memory', async () => {
+    const pool = new SealPool(key.encKey, 3, { workers: 1 });
+    try {
+      const ring = new SharedArrayBuffer(3 * 70_000);
+      const pieces = samples.slice(0, 3).map(([name, data], i) => {
+        const at = 1000 + i * 70_000; // not at the start of the memory, as the chunker's ring chunks
+        const view = Buffer.from(ring, at, Math.min(data.length, 60_000));
+        data.copy(view, 0, 0, view.length);
+        return { name, data: Buffer.from(view), view, id: contentId(key, view) };
+      });
+      const jobs = pieces.map((p) => ({ ...p, job: pool.seal(p.view, p.id, true, true) }));
+      for (const { name, data, id, job, view } of jobs) {
+        const { sealed, release } = await job;
+        expect(view.buffer).toBe(ring); // shared, not transferred: the caller's view still works
+        expect(view.length).toBe(data.length);
+        view.fill(0x55); // the caller may reuse it once the seal settled
+        expect(openBlobFromPack(key, sealed, id.toString('hex'), { rawLength: data.length }).equals(data), name).toBe(true);
+        release();
+      }
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('rejects a job that fails in its worker with SealWorkerError and goes on', async () => {
     const pool = new SealPool(key.encKey, 3, { workers: 1, ...faulty({ mode: 'job-error', after: 1 }) });
     try {

@@ -222,7 +222,7 @@ export class ContentStore {
       if (open.writer.isFull) this.place();
       return { id, stored: true, rawLength, storedLength: Promise.resolve(storedLength) };
     }
-    const sealing = this.pool!.seal(plaintext, rawId, hints.handOver); // copies (or takes) plaintext before it returns
+    const sealing = this.pool!.seal(plaintext, rawId, hints.handOver, hints.lent); // copies (or takes, or reads lent) plaintext
     const job = this.newJob(id, type, rawLength);
     this.jobs.set(id, job);
     this.jobBytes += rawLength;

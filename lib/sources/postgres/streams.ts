@@ -36,8 +36,13 @@ export async function storeStream(repo: ChunkSink, stream: Readable, signal: Abo
   for await (const { data, rawId, release } of repo.hashedChunks(iterableReader(stream), signal)) {
     signal?.throwIfAborted();
     const length = data.length; // empty once handed over
-    const saved = await repo.saveBlob('data', data, signal, { rawId, handOver: true });
-    release?.(); // the store has copied (or taken) it
+    // A chunk in the chunker's ring is lent to the seal worker, which reads it there: its room is given
+    // back once it is sealed. Any other chunk is handed over whole.
+    const saved = await repo.saveBlob('data', data, signal, { rawId, handOver: true, lent: release !== undefined });
+    if (release) {
+      if (saved.stored) void Promise.resolve(saved.storedLength).then(release, release);
+      else release();
+    }
     out.content.push(saved.id);
     out.size += length;
     if (saved.stored) {
