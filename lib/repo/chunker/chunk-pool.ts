@@ -26,9 +26,9 @@ import { readSmallFileSync } from './small-file.mjs';
 import { masksFor, validateChunkerParams, type ChunkerParams } from './params';
 
 /**
- * A chunk and its raw content id. A chunk of a piece stream may lie in the stream's ring (shared memory):
- * release() gives its room back once the consumer is done with `data` (the content store copies it before
- * saveBlob resolves); until then later chunks go elsewhere. Other chunks own their whole ArrayBuffer.
+ * A chunk and its raw content id. A chunk may lie in the stream's ring (shared memory): release() gives its
+ * room back once the consumer is done with `data` (saved with SaveHints.lent: once it is sealed); until
+ * then later chunks go elsewhere. Other chunks (the ring was full) own their whole ArrayBuffer.
  */
 export type HashedChunk = { data: Buffer; rawId: Buffer; release?: () => void };
 
@@ -70,12 +70,20 @@ const PIECE = 1024 * 1024;
 const AHEAD = 4;
 const SPARE_PIECES = 16;
 /**
- * A piece stream's chunks are cut into this ring of reused shared memory rather than into new memory each
- * (every fresh chunk buffer page-faulted in its bytes: 150k faults, seconds of the chunk worker's time in a
- * 927 MiB base backup). Enough for the chunks of AHEAD pieces plus the largest unfinished chunk.
+ * A stream's chunks (a piece stream's or a file's) are cut into this ring of reused shared memory rather
+ * than into new memory each (every fresh chunk buffer page-faulted in its bytes: 150k faults, seconds of the
+ * chunk worker's time in a 927 MiB base backup). Enough for the chunks of AHEAD pieces plus the largest
+ * unfinished chunk, and the chunks lent to the seal workers (sealQueueBytes).
  */
 const RING_BYTES = 16 * 1024 * 1024;
-const SPARE_RINGS = 2;
+/**
+ * Rings at most (in use or spare): a file's last chunks are still lent to a seal worker when the next file
+ * starts, so each stream would otherwise get a new ring, and every ring's pages are all touched in turn (a
+ * 1 GiB first backup made 5, peak RSS 301-341 MB against 237-264). A stream that finds none chunks into
+ * memory of its own, as before rings. A ring a stream gave up (it failed, or its consumer kept chunks) counts
+ * until it is garbage collected.
+ */
+const MAX_RINGS = 2;
 
 export class ChunkPool {
   /** One single-thread pool per worker: a stream's cutter state lives in one thread. */
@@ -84,6 +92,9 @@ export class ChunkPool {
   private readonly readers: WorkerPool;
   private readonly spare: ArrayBuffer[] = [];
   private readonly spareRings: SharedArrayBuffer[] = [];
+  /** Rings alive (in use by a stream, lent, spare, or given up and not collected yet): at most MAX_RINGS. */
+  private rings = 0;
+  private readonly ringCollected = new FinalizationRegistry<undefined>(() => void this.rings--);
   private nextStream = 0;
   private readonly maxChunk: number;
   private readonly idKey: Uint8Array;
@@ -121,9 +132,19 @@ export class ChunkPool {
     let first = true;
     // A piece stream's ring: chunks handed out from it, in order, and how far the consumer has released
     // them (a running count, as the worker's); a released chunk frees the ring only once all before it are.
-    const ring = 'path' in source ? undefined : (this.spareRings.pop() ?? new SharedArrayBuffer(Math.max(RING_BYTES, 2 * this.maxChunk)));
+    const ring = this.spareRings.pop() ?? this.newRing();
     const lent: { end: number; released: boolean }[] = [];
     let consumed = 0;
+    // The ring is used again only after a stream read to its end (no worker writes into it any more) whose
+    // chunks were all released: at the end, or when its last chunk is (a chunk lent to a seal worker). A
+    // stream that failed gives its ring up (a worker may still have written into it).
+    let finished = false;
+    let recycled = false;
+    const recycle = () => {
+      if (!ring || recycled || !finished || !done || lent.length > 0) return;
+      recycled = true;
+      this.spareRings.push(ring);
+    };
     const send = (message: Record<string, unknown>, transfer: ArrayBuffer[], weight: number) => {
       const extra = first ? { first, ...(ring ? { ring } : {}) } : ring ? { consumed } : {};
       cuts.push(pool.run<CutReply>({ ...message, stream, ...extra }, transfer, weight));
@@ -135,6 +156,7 @@ export class ChunkPool {
       return () => {
         entry.released = true;
         while (lent.length && lent[0]!.released) consumed = lent.shift()!.end;
+        recycle();
       };
     };
     /** Bytes read from a piece source and bytes that came back in chunks: equal at the end, or bytes were lost. */
@@ -190,15 +212,27 @@ export class ChunkPool {
       done = true;
     } finally {
       release();
-      // The ring is used again only after a stream read to its end (no worker writes into it any more)
-      // whose chunks were all released.
-      if (ring && done && lent.length === 0 && this.spareRings.length < SPARE_RINGS) this.spareRings.push(ring);
       slot.streams--;
       if (!done) {
-        await this.drop(pool, stream, cuts);
+        await this.drop(pool, stream, cuts).finally(() => {
+          finished = true;
+          recycle();
+        });
         if (!('path' in source)) await source.close?.();
+      } else {
+        finished = true;
+        recycle();
       }
     }
+  }
+
+  /** A new ring, unless MAX_RINGS are alive. */
+  private newRing(): SharedArrayBuffer | undefined {
+    if (this.rings >= MAX_RINGS) return undefined;
+    const ring = new SharedArrayBuffer(Math.max(RING_BYTES, 2 * this.maxChunk));
+    this.rings++;
+    this.ringCollected.register(ring, undefined);
+    return ring;
   }
 
   /**

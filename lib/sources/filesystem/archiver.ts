@@ -381,7 +381,7 @@ class Archiver {
       if (small !== 'too large') {
         if (small.data.length > 0) await this.saveChunk(content, small.data, path, { rawId: small.rawId, handOver: true });
       } else {
-        for await (const { data, rawId } of this.repo.hashedChunks({ path }, this.opts.signal)) await this.saveChunk(content, data, path, { rawId, handOver: true });
+        for await (const { data, rawId, release } of this.repo.hashedChunks({ path }, this.opts.signal)) await this.saveChunk(content, data, path, { rawId, handOver: true }, release);
       }
     } catch (err) {
       this.opts.signal?.throwIfAborted();
@@ -394,9 +394,20 @@ class Archiver {
     return content;
   }
 
-  private async saveChunk(content: string[], data: Buffer, path: string, hints?: SaveHints): Promise<void> {
+  /** `release`: the chunk lies in the chunker's ring, lent to the seal worker until it is sealed (SaveHints.lent). */
+  private async saveChunk(content: string[], data: Buffer, path: string, hints?: SaveHints, release?: () => void): Promise<void> {
     const length = data.length; // a handed-over buffer is empty once saved
-    const saved = await this.repo.saveBlob('data', data, this.opts.signal, hints);
+    let saved;
+    try {
+      saved = await this.repo.saveBlob('data', data, this.opts.signal, { ...hints, lent: release !== undefined });
+    } catch (err) {
+      release?.();
+      throw err;
+    }
+    if (release) {
+      if (saved.stored) void Promise.resolve(saved.storedLength).then(release, release);
+      else release();
+    }
     content.push(saved.id);
     if (saved.stored) {
       this.summary.newBlobs++;

@@ -38,7 +38,13 @@ export async function storeStream(repo: ChunkSink, stream: Readable, signal: Abo
     const length = data.length; // empty once handed over
     // A chunk in the chunker's ring is lent to the seal worker, which reads it there: its room is given
     // back once it is sealed. Any other chunk is handed over whole.
-    const saved = await repo.saveBlob('data', data, signal, { rawId, handOver: true, lent: release !== undefined });
+    let saved;
+    try {
+      saved = await repo.saveBlob('data', data, signal, { rawId, handOver: true, lent: release !== undefined });
+    } catch (err) {
+      release?.();
+      throw err;
+    }
     if (release) {
       if (saved.stored) void Promise.resolve(saved.storedLength).then(release, release);
       else release();
