@@ -8,6 +8,7 @@ import { lstat, readlink } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
 import type { HashedChunk, PieceReader, SmallFile } from '../../repo/chunker/chunk-pool';
 import type { SaveHints } from '../../repo/content/types';
+import { saveHashedChunk } from '../../repo/save-chunk';
 import { StoredBytesTally } from '../../repo/content/stored-tally';
 import { encodeTree, fileStatOf, loadIdNames, nodeFromStat as rawNodeFromStat, sameFile, sameNode, type FileStat, type IdNames, type TreeNode } from '../../repo/tree';
 import { Slots } from '../../concurrency';
@@ -379,9 +380,9 @@ class Archiver {
       const limit = this.repo.config.chunker.minSize - 1;
       const small = preread ? await preread.file : size <= limit ? await this.readSlots.run(() => this.repo.smallFile(path, limit)) : 'too large';
       if (small !== 'too large') {
-        if (small.data.length > 0) await this.saveChunk(content, small.data, path, { rawId: small.rawId, handOver: true });
+        if (small.data.length > 0) await this.saveChunk(content, small, path);
       } else {
-        for await (const { data, rawId, release } of this.repo.hashedChunks({ path }, this.opts.signal)) await this.saveChunk(content, data, path, { rawId, handOver: true }, release);
+        for await (const chunk of this.repo.hashedChunks({ path }, this.opts.signal)) await this.saveChunk(content, chunk, path);
       }
     } catch (err) {
       this.opts.signal?.throwIfAborted();
@@ -394,20 +395,9 @@ class Archiver {
     return content;
   }
 
-  /** `release`: the chunk lies in the chunker's ring, lent to the seal worker until it is sealed (SaveHints.lent). */
-  private async saveChunk(content: string[], data: Buffer, path: string, hints?: SaveHints, release?: () => void): Promise<void> {
-    const length = data.length; // a handed-over buffer is empty once saved
-    let saved;
-    try {
-      saved = await this.repo.saveBlob('data', data, this.opts.signal, { ...hints, lent: release !== undefined });
-    } catch (err) {
-      release?.();
-      throw err;
-    }
-    if (release) {
-      if (saved.stored) void Promise.resolve(saved.storedLength).then(release, release);
-      else release();
-    }
+  private async saveChunk(content: string[], chunk: HashedChunk, path: string): Promise<void> {
+    const length = chunk.data.length; // a handed-over buffer is empty once saved
+    const saved = await saveHashedChunk((data, hints) => this.repo.saveBlob('data', data, this.opts.signal, hints), chunk);
     content.push(saved.id);
     if (saved.stored) {
       this.summary.newBlobs++;

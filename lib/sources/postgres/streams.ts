@@ -8,6 +8,7 @@ import { once } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import { iterableReader, type HashedChunk, type PieceReader } from '../../repo/chunker/chunk-pool';
 import type { SaveHints } from '../../repo/content/types';
+import { saveHashedChunk } from '../../repo/save-chunk';
 import type { MasterKey } from '../../repo/crypto/master-key';
 import type { BlobLocation } from '../../repo/index';
 import { otherCopyMayHelp, readShared, ReadBuffers } from '../filesystem/blob-fetcher';
@@ -33,22 +34,10 @@ export type StoredStream = {
 
 export async function storeStream(repo: ChunkSink, stream: Readable, signal: AbortSignal | undefined, onBytes: (n: number) => void): Promise<StoredStream> {
   const out: StoredStream = { content: [], size: 0, newBlobs: 0, added: Promise.resolve(0) };
-  for await (const { data, rawId, release } of repo.hashedChunks(iterableReader(stream), signal)) {
+  for await (const chunk of repo.hashedChunks(iterableReader(stream), signal)) {
     signal?.throwIfAborted();
-    const length = data.length; // empty once handed over
-    // A chunk in the chunker's ring is lent to the seal worker, which reads it there: its room is given
-    // back once it is sealed. Any other chunk is handed over whole.
-    let saved;
-    try {
-      saved = await repo.saveBlob('data', data, signal, { rawId, handOver: true, lent: release !== undefined });
-    } catch (err) {
-      release?.();
-      throw err;
-    }
-    if (release) {
-      if (saved.stored) void Promise.resolve(saved.storedLength).then(release, release);
-      else release();
-    }
+    const length = chunk.data.length; // empty once handed over
+    const saved = await saveHashedChunk((data, hints) => repo.saveBlob('data', data, signal, hints), chunk);
     out.content.push(saved.id);
     out.size += length;
     if (saved.stored) {
