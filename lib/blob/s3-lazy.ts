@@ -1,9 +1,10 @@
 /**
  * LazyS3BlobStore: an S3BlobStore whose module (and with it the AWS SDK) is imported on the first request.
  * The SDK is ~1.4 MB of the CLI bundle, ~0.1 s of compiling and evaluating on a 2-core VM: a command on a
- * local repository never pays it, and one on S3 pays it while its other start-up work (the passphrase's
- * scrypt) is not yet waiting on the bucket. Same contract as S3BlobStore; describe() works without loading.
+ * local repository never pays it; one on S3 pays it at its first request instead of at start. Same contract
+ * as S3BlobStore; describe() works without loading.
  */
+import type { Readable } from 'node:stream';
 import type { S3BlobStore, S3BlobStoreConfig } from './s3';
 import { describeS3 } from './s3-location';
 import type {
@@ -31,7 +32,7 @@ export class LazyS3BlobStore implements BlobStore {
     return (await this.load()).put(key, body, opts);
   }
 
-  async get(key: string, opts?: GetOptions): Promise<import('node:stream').Readable> {
+  async get(key: string, opts?: GetOptions): Promise<Readable> {
     return (await this.load()).get(key, opts);
   }
 

@@ -130,18 +130,17 @@ export class ChunkPool {
     let done = false;
     // The worker refuses a stream's later message when it holds no state for it (it was restarted).
     let first = true;
-    // A piece stream's ring: chunks handed out from it, in order, and how far the consumer has released
-    // them (a running count, as the worker's); a released chunk frees the ring only once all before it are.
+    // The stream's ring: chunks handed out from it, in order, and how far the consumer has released them
+    // (a running count, as the worker's); a released chunk frees the ring only once all before it are.
     const ring = this.spareRings.pop() ?? this.newRing();
     const lent: { end: number; released: boolean }[] = [];
     let consumed = 0;
     // The ring is used again only after a stream read to its end (no worker writes into it any more) whose
     // chunks were all released: at the end, or when its last chunk is (a chunk lent to a seal worker). A
     // stream that failed gives its ring up (a worker may still have written into it).
-    let finished = false;
     let recycled = false;
     const recycle = () => {
-      if (!ring || recycled || !finished || !done || lent.length > 0) return;
+      if (!ring || recycled || !done || lent.length > 0) return;
       recycled = true;
       this.spareRings.push(ring);
     };
@@ -214,15 +213,9 @@ export class ChunkPool {
       release();
       slot.streams--;
       if (!done) {
-        await this.drop(pool, stream, cuts).finally(() => {
-          finished = true;
-          recycle();
-        });
+        await this.drop(pool, stream, cuts);
         if (!('path' in source)) await source.close?.();
-      } else {
-        finished = true;
-        recycle();
-      }
+      } else recycle();
     }
   }
 
