@@ -143,6 +143,14 @@ describe('writeAll and a program that exits as it reads the last bytes', () => {
     expect(await writeAll(Readable.from(chunks), sink, exited, () => {}, { reused: true })).toBe(1500);
   });
 
+  it("counts a program that exited successfully after taking every byte, when the sink's end never finishes", async () => {
+    let exit!: () => void;
+    const exited = new Promise<void>((resolve) => (exit = resolve));
+    // Every write is taken at once; ending it never finishes (a socket whose reader is gone: no 'finish').
+    const sink = new Writable({ write: (_chunk, _enc, done) => done(), final: () => exit() });
+    expect(await writeAll(Readable.from([Buffer.alloc(700), Buffer.alloc(300)]), sink, exited, () => {}, { reused: true })).toBe(1000);
+  });
+
   it('still fails when the program exits and the write never completes', async () => {
     const never = new Writable({ write() {} }); // the bytes are never taken
     const exited = Promise.resolve();
