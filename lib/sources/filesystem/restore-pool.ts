@@ -71,8 +71,8 @@ export function defaultRestoreWorkers(): number {
   return Math.max(1, availableParallelism());
 }
 
-/** Owners are restored only by root (by the workers' `finish` and `restore`). */
-const IS_ROOT = process.getuid?.() === 0;
+/** Owners are restored only by root (by the restorer, and by the workers' `finish` and `restore`). */
+export const IS_ROOT = process.getuid?.() === 0;
 
 export type RestorePoolOptions = { workers?: number; isRoot?: boolean; largestBlob: number };
 

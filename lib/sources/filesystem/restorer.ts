@@ -35,7 +35,7 @@ import { loadAlone, otherCopyMayHelp, readPacks, ReadBuffers, READS_IN_FLIGHT, t
 import { OpenFiles, type TempFile } from './open-files';
 import { NO_LINKS, walkRestorePlan, type PlanItem, type PlannedDir, type PlannedFile, type PlannedLink, type PlannedOther } from './restore-plan';
 import { RestoreError, type RestoreIssue } from './restore-types';
-import { RestorePool, type BlobJob, type FileMeta, type Finished, type Piece } from './restore-pool';
+import { IS_ROOT, RestorePool, type BlobJob, type FileMeta, type Finished, type Piece } from './restore-pool';
 
 export { RestoreError, type RestoreIssue };
 
@@ -83,8 +83,6 @@ const OTHERS_BATCH = 256;
 /** Files with a blob the index does not list are restored blob by blob (loadBlob); this many at once. */
 const UNINDEXED_AT_ONCE = 4;
 const PROGRESS_EVERY_MS = 250;
-/** Owners are restored only by root (here and on the workers). */
-const IS_ROOT = process.getuid?.() === 0;
 
 /**
  * Progress totals known before the walk: the snapshot's summary, when the restore takes all of it (the
