@@ -158,6 +158,28 @@ describe('extractTar (base backup unpacking)', () => {
     await expect(attempt(Buffer.concat([header('file', { size: 1 }), data]))).rejects.toThrow(/no end-of-archive marker/);
     await expect(attempt(Buffer.concat([archive(header('file', { size: 1 }), data), Buffer.from('junk')]))).rejects.toThrow(/data after its end-of-archive marker/);
   });
+
+  it('creates a thousand files in one directory one after the other while their writes overlap, and stops at a create that fails', async () => {
+    // Creates are queued (one at a time, see the extractor), so thousands wait at once; every file must still
+    // get its bytes, and a failed create must surface instead of leaving the queue hanging.
+    const files = Array.from({ length: 1000 }, (_, i) => ({ name: `base/5/${16384 + i}`, data: Buffer.alloc(1 + (i % 7) * 3000, i % 251) }));
+    const tar = archive(header('base/', { type: '5', mode: 0o700 }), header('base/5/', { type: '5', mode: 0o700 }), ...files.flatMap((f) => [header(f.name, { size: f.data.length }), padded(f.data)]));
+    const dest = await mkdtemp(join(dir, 'many-'));
+    const { source, state } = lend(tar, [65536, 4096, 1 << 20]);
+    const r = await extractTar(source, dest);
+    expect(r.files.size).toBe(files.length);
+    expect(state.released).toBe(state.lent);
+    for (const f of [files[0]!, files[567]!, files[999]!]) {
+      expect(await readFile(join(dest, f.name))).toEqual(f.data);
+      expect(r.files.get(f.name)).toEqual({ size: f.data.length, crc32c: crc32c(f.data) >>> 0 });
+    }
+
+    const taken = await mkdtemp(join(dir, 'taken-'));
+    await mkdir(join(taken, 'base/5'), { recursive: true });
+    await writeFile(join(taken, 'base/5/16900'), 'already here');
+    await expect(extractTar(lend(tar, [65536]).source, taken)).rejects.toThrow(/EEXIST.*base\/5\/16900/);
+    expect(await readFile(join(taken, 'base/5/16900'), 'utf8')).toBe('already here');
+  });
 });
 
 /** A manifest as PostgreSQL writes it: its SHA-256 covers every byte before the Manifest-Checksum line. */

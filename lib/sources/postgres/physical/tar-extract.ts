@@ -75,14 +75,20 @@ export async function extractTar(source: AsyncIterable<HeldBuffer>, dest: string
   const pending = new Set<Promise<unknown>>();
   let failure: unknown;
   let held = 0;
+  // Waiting with Promise.race on thousands of pending writes costs a reaction on each of them every time
+  // (seconds of main thread once creates queue up); a settling promise wakes the one waiter instead.
+  let wake: (() => void) | null = null;
+  const oneSettles = () => new Promise<void>((r) => (wake = r));
+  let creating: Promise<unknown> = Promise.resolve();
   const track = (p: Promise<unknown>) => {
-    const t: Promise<unknown> = p.then(
-      (): void => void pending.delete(t),
-      (err) => {
-        pending.delete(t);
-        failure ??= err;
-      },
-    );
+    const done = (err?: unknown) => {
+      pending.delete(t);
+      if (err !== undefined) failure ??= err;
+      const w = wake;
+      wake = null;
+      w?.();
+    };
+    const t: Promise<unknown> = p.then(() => done(), (err) => done(err ?? new Error('a write failed')));
     pending.add(t);
     return p;
   };
@@ -135,11 +141,19 @@ export async function extractTar(source: AsyncIterable<HeldBuffer>, dest: string
     const path = mapped !== undefined ? join(mapped, space![2]!) : join(dest ?? '.', name);
     const mode = m.mode & 0o7777;
     if (m.type === '0' || m.type === '\0') {
-      const handle = dest === null ? null : track(open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600).then(async (fh) => {
-        if (owner) await fh.chown(owner.uid, owner.gid);
-        if (mode !== 0o600) await fh.chmod(mode); // as in the archive, whatever the umask
-        return fh;
-      })) as Promise<FileHandle>;
+      let handle: Promise<FileHandle> | null = null;
+      if (dest !== null) {
+        // One create at a time: creating a file takes its directory's lock, and the pool's threads that
+        // wait for it spin (a fifth of a restore's samples in rwsem_spin_on_owner). Writes still run at once.
+        // A/B on a 927 MiB restore: 1 s less system time, the same wall time.
+        const created = creating.then(() => open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600));
+        creating = created.catch(() => {});
+        handle = track(created.then(async (fh) => {
+          if (owner) await fh.chown(owner.uid, owner.gid);
+          if (mode !== 0o600) await fh.chmod(mode); // as in the archive, whatever the umask
+          return fh;
+        })) as Promise<FileHandle>;
+      }
       handle?.catch(() => {});
       const f: OpenFile = { name, handle, size: m.size, crc: 0, mtime: m.mtime, writes: [], tail: null, unsynced: 0, manifest: name === MANIFEST && m.size <= MAX_MANIFEST ? [] : null };
       if (m.size === 0) finishFile(f);
@@ -246,10 +260,10 @@ export async function extractTar(source: AsyncIterable<HeldBuffer>, dest: string
           lent.release();
         }));
       }
-      while (held > MAX_HELD && pending.size > 0) await Promise.race(pending);
+      while (held > MAX_HELD && pending.size > 0) await oneSettles();
     }
     if (file || !ended) throw new TarFormatError(`the base backup's tar stream ends early${file ? ` inside ${file.name}` : ' (no end-of-archive marker)'}`);
-    while (pending.size > 0) await Promise.race(pending);
+    while (pending.size > 0) await oneSettles();
     check();
     if (dest !== null) {
       for (const d of dirs.reverse()) await utimes(d.path, d.mtime, d.mtime);
@@ -266,7 +280,7 @@ export async function extractTar(source: AsyncIterable<HeldBuffer>, dest: string
         await h.close();
       }));
     }
-    while (pending.size > 0) await Promise.race(pending);
+    while (pending.size > 0) await oneSettles();
   }
 }
 
