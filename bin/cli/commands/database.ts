@@ -345,53 +345,40 @@ async function postgresRestore({ repo, progress, signal }: Ctx, entry: SnapshotE
 async function mysqlRestore({ repo, progress, signal }: Ctx, entry: SnapshotEntry, what: string, cmd: RestoreFlags, opts: GlobalOptions, toTime: Date | undefined): Promise<void> {
   refusePostgresOnly([['--globals', !!cmd.globals], ['--jobs', cmd.jobs !== '1'], ['--no-owner', cmd.owner === false], ['--no-privileges', cmd.privileges === false], ['--no-tablespaces', cmd.tablespaces === false], ['--maintenance-database', cmd.maintenanceDatabase !== undefined], ['--sslmode', cmd.sslmode !== undefined]]);
   const connection = mysqlConnectionFrom(cmd, '');
-  const { restoreMysqlLogical, mysqlDatabasesIn, MysqlRestoreError, describeConnection, runSmokeQueries } = await mysqlEngine();
+  const { restoreMysqlLogical, mysqlDatabasesIn, MysqlRestoreError, describeConnection } = await mysqlEngine();
   const { describeMismatches } = await engine();
   const dbs = mysqlDatabasesIn(entry.snapshot);
   checkDatabaseChoice(dbs, cmd.database, what);
-  // Point in time: the replay is planned (archive complete up to the moment) before anything is restored.
-  const binlog = toTime ? await import('../../../lib/sources/mysql/binlog') : undefined;
-  let plan: Awaited<ReturnType<NonNullable<typeof binlog>['planReplay']>> | undefined;
-  if (toTime && binlog) {
-    const db = cmd.database === undefined ? dbs[0]! : dbs.find((d) => d.name === cmd.database)!;
-    if (!db.binlog) throw new UsageError(`${what} recorded no binlog position for database ${db.name} (binary logging was off, or the backup user could not read it): it cannot start a point-in-time restore`);
-    try {
-      plan = await binlog.planReplay(new binlog.BinlogArchive(repo.store, repo.masterKey, entry.snapshot.source.name), db.binlog, toTime, signal);
-    } catch (err) {
-      if (err instanceof binlog.BinlogArchiveError) throw new UsageError(err.message);
-      throw err;
-    }
-  }
+  const common = {
+    connection,
+    targetDatabase: cmd.targetDatabase,
+    database: cmd.database,
+    validate: cmd.validate,
+    smokeQueries: cmd.smoke,
+    tempDir: cmd.tempDir,
+    signal,
+    onProgress: (p: { phase: string; bytesDone: number; bytesTotal: number }) => progress.update({ done: p.bytesDone, total: p.phase === 'restore' ? p.bytesTotal : undefined, label: p.phase }),
+  };
   let result: MysqlRestoreResult;
+  const extra: string[] = [];
   try {
-    result = await restoreMysqlLogical(repo, entry.snapshot, {
-      connection,
-      targetDatabase: cmd.targetDatabase,
-      database: cmd.database,
-      overwrite: cmd.overwrite,
-      validate: cmd.validate,
-      smokeQueries: plan ? [] : cmd.smoke,
-      tempDir: cmd.tempDir,
-      signal,
-      onProgress: (p) => progress.update({ done: p.bytesDone, total: p.phase === 'restore' ? p.bytesTotal : undefined, label: p.phase }),
-    });
+    if (toTime) {
+      // The replay is planned (archive complete up to the moment) before anything is restored.
+      const { restoreMysqlToTime, MysqlPointInTimeError } = await import('../../../lib/sources/mysql/point-in-time');
+      try {
+        const r = await restoreMysqlToTime(repo, entry, { ...common, toTime });
+        const p = r.replay;
+        extra.push(`replayed ${p.files.length} archived binlog file(s) (${p.files[0]}..${p.files[p.files.length - 1]}, ${formatBytes(p.bytes)}) from ${p.startFile}:${p.startPosition} up to ${p.stopTime} in ${p.seconds.toFixed(1)} s; the validation below is of the dump, before the replay`);
+        result = r;
+      } catch (err) {
+        if (err instanceof MysqlPointInTimeError) throw new UsageError(err.message);
+        throw err;
+      }
+    } else {
+      result = await restoreMysqlLogical(repo, entry.snapshot, { ...common, overwrite: cmd.overwrite });
+    }
   } catch (err) {
     throw asUsageError(err, err instanceof MysqlRestoreError, cmd, describeConnection(connection, cmd.targetDatabase), 'it is dropped only after the backup was restored into a scratch database');
-  }
-  const extra: string[] = [];
-  if (plan && binlog) {
-    // The dump was validated against its manifest first; then the binlogs move it on to the moment.
-    progress.update({ done: 0, label: `replaying ${plan.files.length} binlog file(s)` });
-    let replay;
-    try {
-      replay = await binlog.replayBinlogs(plan, { connection, sourceDatabase: result.sourceDatabase, targetDatabase: result.targetDatabase, tempDir: cmd.tempDir, signal });
-    } catch (err) {
-      await binlog.dropCreatedDatabase(connection, result.targetDatabase).catch(() => {});
-      throw new Error(`replaying the binlogs into ${result.targetDatabase} failed, and the database was dropped again: ${(err as Error).message}`);
-    }
-    const smoke = cmd.smoke.length ? await runSmokeQueries({ ...connection, database: result.targetDatabase }, cmd.smoke, signal) : [];
-    result = { ...result, smoke, ok: (result.validation?.ok ?? true) && smoke.every((x) => x.ok), seconds: result.seconds + replay.seconds };
-    extra.push(`replayed ${replay.files.length} archived binlog file(s) (${replay.files[0]}..${replay.files[replay.files.length - 1]}, ${formatBytes(replay.bytes)}) from ${plan.start.file}:${plan.start.position} up to ${plan.stopTime.toISOString()} in ${replay.seconds.toFixed(1)} s; the validation below is of the dump, before the replay`);
   }
   progress.done();
   reportRestore(opts, entry, what, describeConnection(connection, result.targetDatabase), result, dbs, '', extra, describeMismatches);
@@ -407,12 +394,13 @@ export function parseMoment(text: string, flag: string): Date {
 
 /** The newest MySQL/MariaDB dump taken at or before `t` (of `sourceName` when given). */
 async function newestDumpBefore(repo: Repository, t: Date, sourceName: string | undefined): Promise<SnapshotEntry> {
-  const dumps = (await repo.listSnapshots()).filter((e) => e.snapshot.source.kind === 'mysql' && (!sourceName || e.snapshot.source.name === sourceName));
-  const before = dumps.filter((e) => Date.parse(e.snapshot.time) <= t.getTime()).sort((a, b) => b.snapshot.time.localeCompare(a.snapshot.time));
-  if (!before[0]) {
-    throw new UsageError(dumps.length ? `no MySQL/MariaDB dump${sourceName ? ` of source ${sourceName}` : ''} was taken before ${t.toISOString()} (the oldest: ${dumps.map((e) => e.snapshot.time).sort()[0]})` : `the repository holds no MySQL/MariaDB dump${sourceName ? ` of source ${sourceName}` : ''}`);
+  const pit = await import('../../../lib/sources/mysql/point-in-time');
+  try {
+    return pit.newestDumpBefore(await repo.listSnapshots(), t, sourceName);
+  } catch (err) {
+    if (err instanceof pit.MysqlPointInTimeError) throw new UsageError(err.message);
+    throw err;
   }
-  return before[0];
 }
 
 async function mysqlBackup(cmd: BackupFlags, opts: GlobalOptions): Promise<void> {
