@@ -1,15 +1,26 @@
 'use client';
-// "Restore to a point in time" for a WAL-archived PostgreSQL source: a moment inside the recovery window (in
-// the browser's time zone, to the second) or the latest archived point, which database of the cluster, the
-// new database's name and the staging server. The worker recovers the cluster privately and copies that
-// database over; the form shows the job's progress bar, then where recovery stopped and the validation.
+// "Restore to a point in time" for a WAL-archived PostgreSQL source or a MySQL/MariaDB source with archived binary
+// logs: a moment inside the recovery window (in the browser's time zone, to the second) or the latest archived
+// point, which database, the new database's name and the staging server. PostgreSQL: the worker recovers the
+// cluster privately and copies that database over; MySQL: it restores the newest dump before the moment and
+// replays the binlogs. The form shows the job's progress bar, then where the restore stopped and the validation.
 import { useState, type FormEvent } from 'react';
 import type { StagingServer } from '@/lib/catalog/database-restore';
 import { JobProgress } from '../jobs/job-progress';
 import { useStartJob } from '../jobs/use-start-job';
 import { RestoreOutcome, type DatabaseRestoreResult } from './database-restore-form';
 
-export type PointInTimeResult = DatabaseRestoreResult & { pointInTime: string; baseBackup: string; stoppedAt: string | null; lastTransactionTime: string | null; walFilesRestored: number };
+export type PointInTimeResult = DatabaseRestoreResult & {
+  pointInTime: string;
+  stoppedAt: string | null;
+  /** PostgreSQL */
+  baseBackup?: string;
+  lastTransactionTime?: string | null;
+  walFilesRestored?: number;
+  /** MySQL/MariaDB */
+  dump?: string;
+  binlogFilesReplayed?: number;
+};
 
 /** "2024-01-15T10:30:05" in the browser's zone: what <input type="datetime-local" step="1"> takes and gives. */
 export function toLocalInput(iso: string): string {
@@ -18,15 +29,15 @@ export function toLocalInput(iso: string): string {
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
 }
 
-type Props = { sourceId: string; systemId: string; from: string; to: string | null; servers: StagingServer[]; database: string; chosen?: string | null };
+type Props = { engine: 'postgres' | 'mysql'; sourceId: string; systemId: string; from: string; to: string | null; servers: StagingServer[]; database: string; chosen?: string | null };
 
-export function PointInTimeRestoreForm({ sourceId, systemId, from, to, servers, database: defaultDatabase, chosen }: Props) {
+export function PointInTimeRestoreForm({ engine, sourceId, systemId, from, to, servers, database: defaultDatabase, chosen }: Props) {
   const job = useStartJob();
   const [open, setOpen] = useState(false);
   const [latest, setLatest] = useState(false);
   const [when, setWhen] = useState(() => toLocalInput(to ?? from));
   const [database, setDatabase] = useState(defaultDatabase);
-  const [target, setTarget] = useState(`${defaultDatabase.replace(/[^A-Za-z0-9_]/g, '_')}_pitr`);
+  const [target, setTarget] = useState(`${defaultDatabase.replace(/[^A-Za-z0-9_]/g, '_') || 'restored'}_pitr`);
   const [server, setServer] = useState(servers[0]?.id ?? '');
   const [picked, setPicked] = useState<string | null | undefined>(chosen);
   // A moment picked on the timeline chart opens the form at that time.
@@ -42,7 +53,7 @@ export function PointInTimeRestoreForm({ sourceId, systemId, from, to, servers, 
 
   async function submit(e: FormEvent) {
     e.preventDefault();
-    const body = { ...(latest ? { latest: true } : { targetTime: new Date(when).toISOString() }), database, targetDatabase: target, serverSourceId: server, systemId };
+    const body = { ...(latest ? { latest: true } : { targetTime: new Date(when).toISOString() }), ...(database ? { database } : {}), targetDatabase: target, serverSourceId: server, ...(engine === 'postgres' ? { systemId } : {}) };
     if (await job.start(`/api/sources/${sourceId}/recover-database`, body)) setOpen(false);
   }
 
@@ -71,17 +82,19 @@ export function PointInTimeRestoreForm({ sourceId, systemId, from, to, servers, 
           </div>
         </form>
       ) : (
-        <button className="secondary" disabled={servers.length === 0} title={servers.length === 0 ? 'No staging server: mark this source staging, or add a staging PostgreSQL source' : undefined} onClick={() => setOpen(true)}>
+        <button className="secondary" disabled={servers.length === 0} title={servers.length === 0 ? `No staging server: mark this source staging, or add a staging ${engine === 'mysql' ? 'MySQL/MariaDB' : 'PostgreSQL'} source` : undefined} onClick={() => setOpen(true)}>
           Restore to a point in time…
         </button>
       )}
       {result && (
         <div data-testid="pitr-result">
           <div className="muted">
-            recovered to {result.pointInTime === 'latest' ? 'the latest archived point' : new Date(result.pointInTime).toLocaleString()} from base backup {result.baseBackup.slice(0, 8)} · {result.walFilesRestored} WAL files replayed
-            {result.stoppedAt ? ` · stopped ${result.stoppedAt}` : ''}
+            {result.pointInTime === 'latest' ? 'to the latest archived point' : `to ${new Date(result.pointInTime).toLocaleString()}`}
+            {result.dump !== undefined
+              ? ` · dump ${result.dump.slice(0, 8)} restored, then ${result.binlogFilesReplayed} archived binlog file(s) replayed up to ${result.stoppedAt}`
+              : ` from base backup ${result.baseBackup?.slice(0, 8)} · ${result.walFilesRestored} WAL files replayed${result.stoppedAt ? ` · stopped ${result.stoppedAt}` : ''}`}
           </div>
-          <RestoreOutcome result={result} against="the recovered cluster’s" />
+          <RestoreOutcome result={result} against={result.dump !== undefined ? 'the dump’s' : 'the recovered cluster’s'} />
         </div>
       )}
       {job.run?.status === 'failed' && !result && <div className="error">{job.run.error}</div>}

@@ -38,7 +38,7 @@ function SourceRow({ source: s, canRun }: { source: PublicSource; canRun: boolea
       <td>{s.environment}</td>
       <td>
         <span className={`badge ${rpoClass[s.rpoStatus]}`} data-testid="rpo">{s.rpoStatus}</span>{' '}
-        <span className="muted">{s.achievedRpoMinutes === null ? 'never backed up' : `${formatMinutes(s.achievedRpoMinutes)} ago${s.rpoFrom === 'WAL' ? ' (archived WAL)' : ''}`} · target {formatMinutes(s.rpoMinutes)}</span>
+        <span className="muted">{s.achievedRpoMinutes === null ? 'never backed up' : `${formatMinutes(s.achievedRpoMinutes)} ago${s.rpoFrom === 'WAL' ? (s.kind === 'mysql' ? ' (archived binlogs)' : ' (archived WAL)') : ''}`} · target {formatMinutes(s.rpoMinutes)}</span>
       </td>
       <td className="muted">{s.lastRestorePointAt ? new Date(s.lastRestorePointAt).toLocaleString() : '–'}</td>
       <td data-testid="restore-point-count">{s.restorePoints}</td>

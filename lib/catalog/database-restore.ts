@@ -120,36 +120,42 @@ export type PointInTimeRestorePlan = {
 };
 
 /**
- * A point-in-time restore of one database of a WAL-archived PostgreSQL source into a staging server. The
- * target time must lie inside the cluster's recovery window (`windows`, read from the repository by the
- * caller): before it there is no base backup to start from; after it the archive has no WAL to get there.
+ * A point-in-time restore of one database of a WAL-archived PostgreSQL source, or of a MySQL/MariaDB source with
+ * archived binary logs, into a staging server. The target time must lie inside the recovery window (`windows`,
+ * read from the repository by the caller): before it there is no base backup or dump to start from; after it
+ * the archive has nothing to replay to get there.
  */
 export async function planPointInTimeRestore(db: Db, sourceId: string, raw: unknown, windows: () => Promise<WindowBounds>, now = Date.now()): Promise<PointInTimeRestorePlan> {
   const input = pointInTimeRestoreInput.parse(raw);
   const source = await db.source.findUnique({ where: { id: sourceId } });
   if (!source) throw notFound('Source');
-  if (source.kind !== 'postgres') throw new ApiError('conflict', `Point-in-time recovery needs a WAL-archived PostgreSQL source; ${source.name} is ${source.kind}`);
+  if (source.kind !== 'postgres' && source.kind !== 'mysql') throw new ApiError('conflict', `Point-in-time recovery needs a WAL-archived PostgreSQL source or a MySQL/MariaDB source with archived binary logs; ${source.name} is ${source.kind}`);
+  const kind = source.kind;
   if (!source.storageTargetId) throw new ApiError('conflict', `Source ${source.name} has no storage target`);
+  if (kind === 'mysql' && input.systemId) throw fieldError('systemId', 'is for PostgreSQL clusters; a MySQL/MariaDB source has one binlog archive');
   const server = await stagingServer(db, source, input.serverSourceId, input.targetDatabase);
-  const own = databaseConfigFor('postgres').safeParse(source.config);
-  const database = input.database ?? (own.success ? own.data.database : undefined);
-  if (!database) throw fieldError('database', 'is required: the source names no database');
+  const own = databaseConfigFor(kind).safeParse(source.config);
+  // A MySQL source backing up "all" databases names none: the restore needs one.
+  const ownDatabase = own.success && !(kind === 'mysql' && own.data.database === 'all') ? own.data.database : undefined;
+  const database = input.database ?? ownDatabase;
+  if (!database) throw fieldError('database', kind === 'mysql' ? 'is required: the source backs up every database, choose one' : 'is required: the source names no database');
 
   const all = (await windows()).filter((w) => w.from !== null && (!input.systemId || w.systemId === input.systemId));
-  if (all.length === 0) throw new ApiError('conflict', input.systemId ? `No recovery window for system ${input.systemId}` : 'This source has no recovery window yet: take a base backup with WAL archiving set up');
+  const missing = kind === 'mysql' ? 'This source has no recovery window yet: take a dump with binary logging on, then archive the binary logs (lifeboat database binlog-push)' : 'This source has no recovery window yet: take a base backup with WAL archiving set up';
+  if (all.length === 0) throw new ApiError('conflict', input.systemId ? `No recovery window for system ${input.systemId}` : missing);
   if (all.length > 1) throw fieldError('systemId', `the source's base backups belong to ${all.length} clusters (${all.map((w) => w.systemId).join(', ')}): choose one`);
   const w = all[0]!;
   if (input.targetTime !== undefined) {
     const t = Date.parse(input.targetTime);
     const fmt = (iso: string | null) => (iso ? iso.replace('.000Z', 'Z') : '?');
     if (t > now) throw fieldError('targetTime', 'is in the future');
-    if (t < Date.parse(w.from!)) throw fieldError('targetTime', `is before the recovery window, which starts at ${fmt(w.from)} (the oldest base backup's end)`);
-    if (w.to !== null && t > Date.parse(w.to)) throw fieldError('targetTime', `is after the newest archived WAL (about ${fmt(w.to)}): choose a time up to then, or the latest point`);
+    if (t < Date.parse(w.from!)) throw fieldError('targetTime', `is before the recovery window, which starts at ${fmt(w.from)} (${kind === 'mysql' ? 'the oldest dump with archived binary logs' : "the oldest base backup's end"})`);
+    if (w.to !== null && t > Date.parse(w.to)) throw fieldError('targetTime', `is after the newest archived ${kind === 'mysql' ? 'binary log' : 'WAL'} (about ${fmt(w.to)}): choose a time up to then, or the latest point`);
   }
   return {
     payload: {
       sourceId: source.id,
-      systemId: w.systemId,
+      ...(kind === 'postgres' ? { systemId: w.systemId } : {}),
       target: input.targetTime !== undefined ? { kind: 'time', time: new Date(input.targetTime).toISOString() } : { kind: 'latest' },
       database,
       serverSourceId: server.sourceId,

@@ -75,13 +75,13 @@ export type PublicSource = {
   /** Database sources: whether a password is stored (it never leaves the catalog except into the worker). */
   hasPassword: boolean;
   lastRestorePointAt: string | null;
-  /** PostgreSQL with WAL archiving: recoverable up to about this moment (end of the recovery window). */
+  /** PostgreSQL with WAL archiving, MySQL/MariaDB with archived binlogs: recoverable up to about this moment (end of the recovery window). */
   walArchivedAt: string | null;
   restorePoints: number;
   /** green: within RPO; amber: up to 1.5x RPO; red: beyond, or never backed up. */
   rpoStatus: 'green' | 'amber' | 'red';
   achievedRpoMinutes: number | null;
-  /** What the achieved RPO is measured from: the newest restore point, or archived WAL when that is newer. */
+  /** What the achieved RPO is measured from: the newest restore point, or the archived log (WAL, binlogs) when that is newer. */
   rpoFrom: 'restore point' | 'WAL' | null;
 };
 

@@ -1,5 +1,5 @@
 // Processor: point-in-time recovery of one database of a WAL-archived PostgreSQL source into a NEW database on
-// a staging server (lib/jobs/recover-database.ts). Picks the newest base backup of the source that fits the
+// a staging server (lib/jobs/recover-database.ts); MySQL/MariaDB sources go to recover-mysql.ts. Picks the newest base backup of the source that fits the
 // target, recovers the cluster into a private scratch directory with restore_command = `lifeboat wal-fetch`
 // (the repository's location and password go to a 0600 file inside that directory, removed after recovery),
 // copies the database to the staging server and validates the copy against the recovered cluster (row counts,
@@ -17,6 +17,7 @@ import { repositoryEnv } from '../../lib/repo/location';
 import { blobConfigFor } from '../../lib/storage-targets/catalog';
 import { PermanentJobError, type JobHandler } from '../processor';
 import { databaseRestoreOutcome, failRestoreRequest, phaseProgress, stagingServerSource, validationSummary } from './database-jobs';
+import { recoverMysqlDatabase } from './recover-mysql';
 
 type Phase = 'restore' | 'verify' | 'recover' | 'done' | 'copy' | 'validate' | 'smoke';
 const phaseSpan: Record<Phase, readonly [number, number]> = { restore: [0.03, 0.4], verify: [0.4, 0.45], recover: [0.45, 0.7], done: [0.7, 0.72], copy: [0.72, 0.92], validate: [0.92, 0.97], smoke: [0.97, 0.99] };
@@ -36,7 +37,8 @@ export const recoverDatabase: JobHandler<typeof recoverDatabaseJob.schema> = asy
   const source = await db.source.findUnique({ where: { id: data.sourceId }, include: { storageTarget: true } });
   if (!source) throw new PermanentJobError(`source ${data.sourceId} no longer exists`);
   if (!source.storageTarget) throw new PermanentJobError(`source ${source.name} has no storage target`);
-  if (source.kind !== 'postgres') throw new PermanentJobError(`source ${source.name} is ${source.kind}: point-in-time recovery needs a PostgreSQL source`);
+  if (source.kind === 'mysql') return recoverMysqlDatabase(data, { ...source, storageTarget: source.storageTarget }, { db, reporter, signal });
+  if (source.kind !== 'postgres') throw new PermanentJobError(`source ${source.name} is ${source.kind}: point-in-time recovery needs a PostgreSQL or MySQL/MariaDB source`);
   const server = await stagingServerSource(db, data.serverSourceId, 'postgres', 'point-in-time recovery restores into a PostgreSQL server');
   const { LIFEBOAT_SECRET_KEY } = readEnv(['LIFEBOAT_SECRET_KEY']);
   let target: DatabaseSource;

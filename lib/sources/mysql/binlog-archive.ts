@@ -19,6 +19,7 @@ export class BinlogArchiveError extends Error {
 }
 
 export const isBinlogFileName = (name: string) => BINLOG_FILE.test(name);
+export const isBinlogSourceName = (source: string) => SOURCE.test(source);
 
 export function checkBinlogFileName(name: string): string {
   if (!BINLOG_FILE.test(name)) throw new BinlogArchiveError(`"${name}" is not a binary log file name (a base name, a dot and a sequence number, like binlog.000042)`);

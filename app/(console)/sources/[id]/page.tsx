@@ -37,14 +37,15 @@ export default async function SourcePage({ params }: { params: Promise<{ id: str
       <p className="muted" data-testid="source-summary">
         {source.kind} · {source.environment} · {source.criticality} · {where} · stored in {source.storageTargetName ?? 'nowhere'}
       </p>
-      {source.kind === 'postgres' && (
+      {(source.kind === 'postgres' || source.kind === 'mysql') && (
         <RecoveryWindowPanel
+          engine={source.kind}
           sourceId={source.id}
           rpoMinutes={source.rpoMinutes}
           points={points}
           canRun={can(user.role, 'jobs:run')}
           servers={database?.stagingServers ?? []}
-          database={(source.config as { database?: string }).database ?? source.name}
+          database={ownDatabase(source.kind, (source.config as { database?: string }).database) ?? source.name}
         />
       )}
       <h2>Restore points</h2>
@@ -65,4 +66,9 @@ export default async function SourcePage({ params }: { params: Promise<{ id: str
       )}
     </>
   );
+}
+
+/** The database a point-in-time restore recovers by default: the source's own (none for a MySQL source of "all"). */
+function ownDatabase(kind: string, database: string | undefined): string | undefined {
+  return kind === 'mysql' && database === 'all' ? '' : database;
 }

@@ -7,8 +7,9 @@ import { recoveryWindowForSource } from '@/lib/console/recovery-window';
 import { enqueueJob } from '@/lib/jobs/enqueue';
 import { recoverDatabaseJob } from '@/lib/jobs/recover-database';
 
-// Restore to a point in time: one database of a WAL-archived PostgreSQL source, recovered to a time inside
-// its recovery window (or the latest point), into a NEW database on a staging server. The window is read
+// Restore to a point in time: one database of a WAL-archived PostgreSQL source, or of a MySQL/MariaDB source with
+// archived binary logs, restored to a time inside its recovery window (or the latest point), into a NEW database
+// on a staging server. The window is read
 // from the repository first, so a time outside it is refused here, naming the window. Answers 202 { jobRunId }.
 export const POST = withPermission<{ id: string }>('jobs:run', async (req, { params, user }) => {
   const input = await parseBody(req, pointInTimeRestoreInput);
