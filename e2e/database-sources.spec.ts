@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { ensurePostgres as ensurePostgresUntyped } from '../scripts/services/postgres.mjs';
 import { freePort } from '../scripts/services/util.mjs';
-import { admin, login, s3Env, unique } from './helpers';
+import { admin, login, s3TargetWithRepository, unique } from './helpers';
 
 type Cluster = { stop: () => Promise<void> };
 const ensurePostgres = ensurePostgresUntyped as unknown as (o: { dataDir: string; port: number; log: (m: string) => void; extraConf?: string }) => Promise<Cluster>;
@@ -47,24 +47,8 @@ test('a PostgreSQL source: restore points, recovery window, restore to a staging
   const api = page.request;
 
   // The repository: an S3 target (the check creates its bucket); its password goes to archive_command's env file.
-  const s3 = s3Env();
-  const targetName = unique('pgrepo');
-  const created = await api.post('/api/storage-targets', { data: { kind: 's3', name: targetName, endpoint: s3.endpoint, region: s3.region, bucket: targetName.toLowerCase(), accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } });
-  expect(created.status()).toBe(201);
-  const target = (await created.json()).storageTarget;
-  const check = (await (await api.post(`/api/storage-targets/${target.id}/check`)).json()).jobRunId;
-  await expect.poll(async () => (await (await api.get(`/api/jobs/${check}`)).json()).jobRun.status, { timeout: 60_000 }).toBe('succeeded');
-  const repoPassword = (await (await api.post(`/api/storage-targets/${target.id}/repository-password`)).json()).password as string;
+  const { targetName, env: walEnv } = await s3TargetWithRepository(api, 'pgrepo');
   const envFile = join(work, 'wal.env');
-  const walEnv = {
-    LIFEBOAT_REPOSITORY: `s3://${targetName.toLowerCase()}`,
-    LIFEBOAT_S3_ENDPOINT: s3.endpoint,
-    LIFEBOAT_S3_REGION: s3.region,
-    LIFEBOAT_S3_ACCESS_KEY_ID: s3.accessKeyId,
-    LIFEBOAT_S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
-    LIFEBOAT_PASSWORD: repoPassword,
-    LIFEBOAT_CACHE_DIR: 'off',
-  };
   writeFileSync(envFile, Object.entries(walEnv).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join('\n'), { mode: 0o600 });
   if (process.getuid?.() === 0) {
     chownSync(envFile, Number(execFileSync('id', ['-u', 'postgres']).toString()), Number(execFileSync('id', ['-g', 'postgres']).toString()));

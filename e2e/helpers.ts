@@ -31,3 +31,29 @@ export async function apiLogin(request: APIRequestContext, email: string, passwo
 }
 
 export const unique = (prefix: string) => `${prefix}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+
+/**
+ * An S3 storage target on the test RADOS Gateway, created and checked through the API (the check creates its
+ * bucket), with the LIFEBOAT_* environment a CLI on the database's side (archive_command, a binlog-push cron
+ * line) uses to reach the same repository.
+ */
+export async function s3TargetWithRepository(api: APIRequestContext, prefix: string) {
+  const s3 = s3Env();
+  const targetName = unique(prefix);
+  const created = await api.post('/api/storage-targets', { data: { kind: 's3', name: targetName, endpoint: s3.endpoint, region: s3.region, bucket: targetName.toLowerCase(), accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } });
+  expect(created.status()).toBe(201);
+  const target = (await created.json()).storageTarget as { id: string };
+  const check = (await (await api.post(`/api/storage-targets/${target.id}/check`)).json()).jobRunId;
+  await expect.poll(async () => (await (await api.get(`/api/jobs/${check}`)).json()).jobRun.status, { timeout: 60_000 }).toBe('succeeded');
+  const repoPassword = (await (await api.post(`/api/storage-targets/${target.id}/repository-password`)).json()).password as string;
+  const env = {
+    LIFEBOAT_REPOSITORY: `s3://${targetName.toLowerCase()}`,
+    LIFEBOAT_S3_ENDPOINT: s3.endpoint,
+    LIFEBOAT_S3_REGION: s3.region,
+    LIFEBOAT_S3_ACCESS_KEY_ID: s3.accessKeyId,
+    LIFEBOAT_S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
+    LIFEBOAT_PASSWORD: repoPassword,
+    LIFEBOAT_CACHE_DIR: 'off',
+  };
+  return { targetName, target, env };
+}
