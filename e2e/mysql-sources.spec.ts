@@ -85,8 +85,8 @@ test('a MySQL/MariaDB source: binlogs archived, recovery window, restore to a mo
     await sleep(1100);
     const passwordFile = join(work, 'db-password');
     writeFileSync(passwordFile, PASSWORD, { mode: 0o600 });
-    const env = { PATH: process.env.PATH!, HOME: process.env.HOME ?? '/root', ...repoEnv, LIFEBOAT_DB_PASSWORD_FILE: passwordFile };
-    const push = await promisify(execFile)(process.execPath, [CLI, '--json', 'database', 'binlog-push', '--source-name', name, '--host', '127.0.0.1', '--port', String(port), '--user', 'lb'], { env });
+    const env = { ...repoEnv, LIFEBOAT_DB_PASSWORD_FILE: passwordFile };
+    const push = await promisify(execFile)(process.execPath, [CLI, '--json', 'database', 'binlog-push', '--source-name', name, '--host', '127.0.0.1', '--port', String(port), '--user', 'lb'], { env: { ...process.env, ...env } });
     expect(JSON.parse(push.stdout).pushed.length).toBeGreaterThanOrEqual(1);
 
     // The recovery window: from the dump to about the push; the source list counts it for the achieved RPO.

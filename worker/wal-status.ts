@@ -1,14 +1,15 @@
-// Keeps the achieved RPO of WAL-archived PostgreSQL sources current without anyone opening their page: every
-// LIFEBOAT_WAL_STATUS_SECONDS (default 5 min) the worker reads the recovery window of each PostgreSQL source
-// that has restore points, which records the window's end in Source.walArchivedAt (lib/console/recovery-window.ts).
-// The server archives WAL by itself (archive_command), so nothing else would tell the catalog. A source whose
+// Keeps the achieved RPO of WAL-archived PostgreSQL sources (and MySQL/MariaDB sources with archived binlogs)
+// current without anyone opening their page: every LIFEBOAT_WAL_STATUS_SECONDS (default 5 min) the worker reads
+// the recovery window of each database source that has restore points, which records the window's end in
+// Source.walArchivedAt (lib/console/recovery-window.ts). The server archives WAL by itself (archive_command), and
+// a cron line pushes binlogs (`lifeboat database binlog-push`), so nothing else would tell the catalog. A source whose
 // repository cannot be read is logged and skipped; the next round tries again.
 import type { Db } from '../lib/db/client';
 import type { Logger } from 'pino';
 import { recoveryWindowForSource } from '../lib/console/recovery-window';
 
 export async function refreshWalStatus(db: Db, secretKey: string, log: Pick<Logger, 'warn'>, signal?: AbortSignal): Promise<number> {
-  const sources = await db.source.findMany({ where: { kind: 'postgres', storageTargetId: { not: null }, restorePoints: { some: {} } }, select: { id: true, name: true } });
+  const sources = await db.source.findMany({ where: { kind: { in: ['postgres', 'mysql'] }, storageTargetId: { not: null }, restorePoints: { some: {} } }, select: { id: true, name: true } });
   let read = 0;
   for (const s of sources) {
     if (signal?.aborted) break;
@@ -16,7 +17,7 @@ export async function refreshWalStatus(db: Db, secretKey: string, log: Pick<Logg
       await recoveryWindowForSource(db, s.id, secretKey, Date.now(), signal);
       read++;
     } catch (err) {
-      log.warn({ source: s.name, err: (err as Error).message }, 'could not read the WAL archive for the achieved RPO');
+      log.warn({ source: s.name, err: (err as Error).message }, 'could not read the WAL or binlog archive for the achieved RPO');
     }
   }
   return read;
