@@ -109,6 +109,9 @@ test('a MySQL/MariaDB source: binlogs archived, recovery window, restore to a mo
     expect(early.status()).toBe(400);
     expect(JSON.stringify(await early.json())).toMatch(/before the recovery window, which starts at .* \(the oldest dump with archived binary logs\)/);
 
+    const cluster = await api.post(`/api/sources/${sourceId}/recover-database`, { data: { latest: true, targetDatabase: 'shop_never', systemId: '7301' } });
+    expect(JSON.stringify(await cluster.json())).toMatch(/systemId: is for PostgreSQL clusters/);
+
     // Restore to the moment from the browser.
     const pitr = page.getByTestId('pitr-restore');
     await pitr.getByRole('button', { name: 'Restore to a point in time…' }).click();
@@ -125,6 +128,14 @@ test('a MySQL/MariaDB source: binlogs archived, recovery window, restore to a mo
     expect(await sql("SELECT GROUP_CONCAT(label ORDER BY id) AS l FROM shop_at_t2.events WHERE id > 1000")).toEqual([{ l: 'T2' }]);
     expect(await sql('SELECT label AS l FROM shop_at_t2.events WHERE id = 5')).toEqual([{ l: 'before the dump' }]);
     expect(await sql('SELECT COUNT(*) AS n FROM shop_at_t2.events')).toEqual([{ n: 501 }]);
+
+    // The latest point through the API: every archived binlog replayed, T3 included.
+    const latest = await api.post(`/api/sources/${sourceId}/recover-database`, { data: { latest: true, targetDatabase: 'shop_latest' } });
+    expect(latest.status()).toBe(202);
+    const { jobRunId } = await latest.json();
+    await expect.poll(async () => (await (await api.get(`/api/jobs/${jobRunId}`)).json()).jobRun.status, { timeout: 120_000 }).toBe('succeeded');
+    expect((await (await api.get(`/api/jobs/${jobRunId}`)).json()).jobRun.result).toMatchObject({ engine: 'mysql', pointInTime: 'latest', stoppedAt: w.systems[0].to });
+    expect(await sql('SELECT GROUP_CONCAT(label ORDER BY id) AS l FROM shop_latest.events WHERE id > 1000 OR id = 5')).toEqual([{ l: 'changed at T3,T2,T3' }]);
 
     // The password is stored but never answered, nor rendered.
     for (const url of ['/api/sources', `/api/sources/${sourceId}`, `/api/sources/${sourceId}/recovery-window`, '/api/jobs']) {
