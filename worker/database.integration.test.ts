@@ -1,7 +1,8 @@
 // Database sources through the worker, as a real process against real services: a throwaway PostgreSQL
 // cluster that checks passwords (scram for the application role) and a throwaway MariaDB server with a
 // password-protected user, the catalog, Redis and a local-directory repository. A postgres and a mysql source
-// are created with passwords through lib/catalog (what POST /api/sources calls), backed up by backup jobs,
+// are created with passwords through lib/catalog (what POST /api/sources calls), backed up by backup jobs (the
+// mysql one asks for binlog archiving from a server that logs none: reported, not fatal),
 // then restored by restore-database jobs (planned as the API plans them) into new databases on staging
 // servers, validated. The password must not appear in BullMQ job data, JobRun rows, what the API returns,
 // the restore request or the worker's log.
@@ -213,7 +214,7 @@ describe('database sources in the worker', () => {
   it('mysql: backup job, restore job into a new database on its staging server, validation ok, the password nowhere', async () => {
     const source = await createSource(
       db,
-      { name: `my-${suffix}`, kind: 'mysql', environment: 'staging', storageTargetId: targetId, config: { host: '127.0.0.1', port: maria!.port, user: 'lb_app', database: 'shop', smokeQueries: ['SELECT id FROM items WHERE id = 7'] }, password: PASSWORD },
+      { name: `my-${suffix}`, kind: 'mysql', environment: 'staging', storageTargetId: targetId, config: { host: '127.0.0.1', port: maria!.port, user: 'lb_app', database: 'shop', smokeQueries: ['SELECT id FROM items WHERE id = 7'], archiveBinlogs: true }, password: PASSWORD },
       secretKey,
     );
     const backup = await enqueueJob(db, backupJob, { sourceId: source.id }, { sourceId: source.id, storageTargetId: targetId });
@@ -222,6 +223,12 @@ describe('database sources in the worker', () => {
     expect(backupRun.status).toBe('succeeded');
     const [point] = await listRestorePoints(db, source.id);
     expect(point).toMatchObject({ content: 'mysql-logical', databases: ['shop'] });
+    // Binlog archiving is asked for, but this server logs none: the dump still counts, the job says why.
+    expect(JSON.stringify(backupRun.result)).toMatch(/"binlogs":\{"error":"binary logging is off on lb_app@127\.0\.0\.1:\d+/);
+    const warnings: unknown[][] = [];
+    await refreshWalStatus(db, secretKey, { warn: (...a: unknown[]) => void warnings.push(a) } as never);
+    expect(warnings.map(([fields, message]) => [(fields as { source: string }).source, message])).toEqual([[source.name, 'could not archive the binary logs']]);
+    expect(JSON.stringify(warnings)).toMatch(/binary logging is off/);
 
     const plan = await planDatabaseRestore(db, point!.id, { targetDatabase: 'shop_staging' });
     expect(plan.payload.serverSourceId).toBe(source.id);

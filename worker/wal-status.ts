@@ -1,5 +1,6 @@
 // Keeps the achieved RPO of WAL-archived PostgreSQL sources (and MySQL/MariaDB sources with archived binlogs)
-// current without anyone opening their page: every LIFEBOAT_WAL_STATUS_SECONDS (default 5 min) the worker reads
+// current without anyone opening their page, and archives the binlogs of MySQL/MariaDB sources that ask for it
+// (archiveBinlogs, binlog-archiving.ts) first: every LIFEBOAT_WAL_STATUS_SECONDS (default 5 min) the worker reads
 // the recovery window of each database source that has restore points, which records the window's end in
 // Source.walArchivedAt (lib/console/recovery-window.ts). The server archives WAL by itself (archive_command), and
 // a cron line pushes binlogs (`lifeboat database binlog-push`), so nothing else would tell the catalog. A source whose
@@ -7,13 +8,17 @@
 import type { Db } from '../lib/db/client';
 import type { Logger } from 'pino';
 import { recoveryWindowForSource } from '../lib/console/recovery-window';
+import { loadDatabaseSource } from '../lib/catalog/database-connections';
+import { openTargetRepository } from '../lib/catalog/repositories';
+import { archiveSourceBinlogs } from './binlog-archiving';
 
 export async function refreshWalStatus(db: Db, secretKey: string, log: Pick<Logger, 'warn'>, signal?: AbortSignal): Promise<number> {
-  const sources = await db.source.findMany({ where: { kind: { in: ['postgres', 'mysql'] }, storageTargetId: { not: null }, restorePoints: { some: {} } }, select: { id: true, name: true } });
+  const sources = await db.source.findMany({ where: { kind: { in: ['postgres', 'mysql'] }, storageTargetId: { not: null }, restorePoints: { some: {} } }, include: { storageTarget: true } });
   let read = 0;
   for (const s of sources) {
     if (signal?.aborted) break;
     try {
+      if (s.kind === 'mysql') await archiveBinlogsOf(db, s, secretKey, log, signal);
       await recoveryWindowForSource(db, s.id, secretKey, Date.now(), signal);
       read++;
     } catch (err) {
@@ -37,4 +42,17 @@ export function scheduleWalStatus(db: Db, secretKey: string, seconds: number, lo
     abort.abort();
     clearTimeout(timer);
   };
+}
+
+/** Pushes a MySQL/MariaDB source's new binlog files when it archives them (archiveBinlogs); failures are logged. */
+async function archiveBinlogsOf(db: Db, s: Parameters<typeof loadDatabaseSource>[0] & { storageTarget: Parameters<typeof openTargetRepository>[1] | null }, secretKey: string, log: Pick<Logger, 'warn'>, signal?: AbortSignal): Promise<void> {
+  const src = loadDatabaseSource(s, secretKey);
+  if (src.kind !== 'mysql' || !src.config.archiveBinlogs || !s.storageTarget) return;
+  const { repo, close } = await openTargetRepository(db, s.storageTarget, secretKey, { create: false, signal });
+  try {
+    const r = await archiveSourceBinlogs(repo, src, signal);
+    if ('error' in r) log.warn({ source: s.name, err: r.error }, 'could not archive the binary logs');
+  } finally {
+    close();
+  }
 }

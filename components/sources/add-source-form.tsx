@@ -11,7 +11,7 @@ import type { PublicSource } from '@/lib/catalog/sources';
 const lines = (v: FormDataEntryValue | null) => String(v ?? '').split('\n').map((l) => l.trim()).filter(Boolean);
 const text = (v: FormDataEntryValue | null) => String(v ?? '').trim();
 type Kind = 'filesystem' | 'config' | 'postgres' | 'mysql';
-type DbConfig = { host?: string; port?: number; user?: string; database?: string; sslmode?: string; socket?: string; backupKind?: string; smokeQueries?: string[]; maintenanceDatabase?: string };
+type DbConfig = { host?: string; port?: number; user?: string; database?: string; sslmode?: string; socket?: string; backupKind?: string; smokeQueries?: string[]; maintenanceDatabase?: string; archiveBinlogs?: boolean };
 
 function configFrom(kind: Kind, f: FormData) {
   if (kind === 'postgres' || kind === 'mysql') {
@@ -22,7 +22,10 @@ function configFrom(kind: Kind, f: FormData) {
       config.backupKind = text(f.get('backupKind')) || 'logical';
       if (text(f.get('sslmode'))) config.sslmode = text(f.get('sslmode'));
       if (text(f.get('maintenanceDatabase'))) config.maintenanceDatabase = text(f.get('maintenanceDatabase'));
-    } else if (text(f.get('socket'))) config.socket = text(f.get('socket'));
+    } else {
+      if (text(f.get('socket'))) config.socket = text(f.get('socket'));
+      config.archiveBinlogs = f.get('archiveBinlogs') === 'on';
+    }
     return config;
   }
   const patterns = lines(f.get('paths'));
@@ -144,6 +147,11 @@ function DatabaseFields({ kind, fields, c, hasPassword, editing }: { kind: Kind;
             <option value="physical">physical (base backup; point-in-time recovery with WAL archiving)</option>
           </SelectField>
         </>
+      )}
+      {!pg && (
+        <label>
+          <input type="checkbox" name="archiveBinlogs" defaultChecked={c.archiveBinlogs ?? false} /> Archive the binary logs after each dump and every few minutes (point-in-time restores; the server needs log_bin)
+        </label>
       )}
       <div className="field">
         <label htmlFor={smokeId}>Smoke queries (one per line; each must return rows after a restore)</label>

@@ -40,6 +40,11 @@ export const mysqlConfig = z
     database: name('database'),
     manifest,
     smokeQueries,
+    /**
+     * The worker archives the server's binary logs into the repository after each dump and every
+     * LIFEBOAT_WAL_STATUS_SECONDS (worker/binlog-archiving.ts): point-in-time restores. Needs log_bin.
+     */
+    archiveBinlogs: z.boolean({ error: 'must be true or false' }).default(false),
   })
   .refine((c) => c.host || c.socket, { message: 'give a host or a socket', path: ['host'] });
 export type MysqlConfig = z.output<typeof mysqlConfig>;

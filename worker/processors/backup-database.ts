@@ -1,6 +1,7 @@
 // The database half of the backup processor (backup.ts dispatches here for postgres and mysql sources):
 // a pg_dump (logical, the default), a base backup (PostgreSQL, backupKind physical: needs WAL archiving into
-// this repository, docs/postgres-pitr.md) or a mariadb-dump. The password is opened here, inside the job, and
+// this repository, docs/postgres-pitr.md) or a mariadb-dump (then, with archiveBinlogs, the binary logs:
+// ../binlog-archiving.ts). The password is opened here, inside the job, and
 // handed to the engine, which passes it to its client programs only through PGPASSWORD in their environment
 // or a private option file; it is never part of the payload, the result, the step text or a log line.
 // Progress: dump bytes stored so far; bytesTotal is the server's size estimate (a dump is usually smaller).
@@ -11,6 +12,7 @@ import type { Snapshot } from '../../lib/repo/snapshot';
 import type { JobReporter } from '../../lib/jobs/reporter';
 import type { Source } from '../../lib/db/generated/client';
 import { PermanentJobError } from '../processor';
+import { archiveSourceBinlogs } from '../binlog-archiving';
 
 export type DatabaseBackupOutcome = { snapshotId: string; snapshot: Snapshot; summary: Record<string, unknown> };
 
@@ -44,7 +46,9 @@ export async function backupDatabase(
       signal: opts.signal,
       onProgress,
     });
-    return { snapshotId: r.snapshotId, snapshot: r.snapshot, summary: { engine: 'mysql', server: r.meta.server, databases: r.meta.databases.map((d) => ({ name: d.name, bytes: d.bytes, tables: d.tables.length })) } };
+    // The binlogs since the previous push, up to this dump's own position at least: the window reaches it at once.
+    const binlogs = src.config.archiveBinlogs ? await archiveSourceBinlogs(repo, src, opts.signal) : undefined;
+    return { snapshotId: r.snapshotId, snapshot: r.snapshot, summary: { engine: 'mysql', server: r.meta.server, databases: r.meta.databases.map((d) => ({ name: d.name, bytes: d.bytes, tables: d.tables.length })), ...(binlogs ? { binlogs } : {}) } };
   }
   const kind = opts.backupKind ?? src.config.backupKind;
   if (kind === 'physical') {
