@@ -49,6 +49,8 @@ export type SizeRun = {
   open: Record<ToolName, { wallS: number; peakRssBytes: number }>;
   stored: Record<ToolName, { objects: number; bytes: number }>;
   verified: Record<ToolName, string[]>;
+  /** restic's restore with --verify (like for like with Lifeboat's restore, which always checks what it wrote). */
+  resticVerified?: { wallS: number; cpuS: number; peakRssBytes: number };
 };
 export type Results = {
   date: string;
@@ -119,6 +121,12 @@ export function render(r: Results): string {
     p(`    others = CPU seconds used meanwhile by everything else on the machine (competes for the same cores; high = noisy figure); repository open+list (\`snapshots\`): lifeboat ${fmtS(run.open.lifeboat.wallS)} ${fmtMB(run.open.lifeboat.peakRssBytes)}, restic ${fmtS(run.open.restic.wallS)} ${fmtMB(run.open.restic.peakRssBytes)})`);
     p(`   repository after all steps: lifeboat ${fmtBytes(run.stored.lifeboat.bytes)} in ${run.stored.lifeboat.objects} objects, restic ${fmtBytes(run.stored.restic.bytes)} in ${run.stored.restic.objects} objects; ` +
       `restores verified against the corpus (sha256 of every file): lifeboat ${run.verified.lifeboat.length ? `FAILED (${run.verified.lifeboat.slice(0, 3).join('; ')})` : 'ok'}, restic ${run.verified.restic.length ? `FAILED (${run.verified.restic.slice(0, 3).join('; ')})` : 'ok'}`);
+    const rv = run.resticVerified;
+    const lr = run.steps.find((s) => s.step === 'restore');
+    if (rv && lr) {
+      p(`   like for like: \`restic restore --verify\` (re-reads and checks every restored file, which Lifeboat's restore always does) ${fmtS(rv.wallS)}, CPU ${rv.cpuS.toFixed(1)} s, ` +
+        `peak RSS ${fmtMB(rv.peakRssBytes)}; lifeboat/that ${(lr.lifeboat.wallS / rv.wallS).toFixed(2)} (information only: the target row is the plain restore above)`);
+    }
   }
   if (r.runs.length === 2) {
     p();

@@ -5,7 +5,8 @@
 // Generates a deterministic corpus (bench/corpus.ts), starts one radosgw (scripts/services/rgw.mjs, memstore,
 // 127.0.0.1 only), gives each tool a fresh bucket and runs, alternating which tool goes first:
 // (1) first backup, (2) unchanged re-backup, (3) re-backup after changing 5% of the files, (4) full restore
-// of the latest snapshot into an empty directory, verified file by file against the corpus (sha256).
+// of the latest snapshot into an empty directory, verified file by file against the corpus (sha256); then, for
+// information, restic's restore with --verify (it re-reads and checks what it wrote, as Lifeboat always does).
 // Measures wall time, bytes uploaded (bucket growth via ListObjectsV2, plus radosgw's own byte counters),
 // peak RSS and CPU time of each tool's processes (bench/measure.ts). Prints a table with lifeboat/restic
 // ratios and marks misses of the targets (ratio <= 1.0, peak RSS <= 300 MB, within 10% when the corpus
@@ -244,10 +245,20 @@ async function runSize(rgw: Rgw, work: string, opts: Options, size: number, inde
       log(`restore check ${name}: ${verified[name].length ? `${verified[name].length} problems, e.g. ${verified[name][0]}` : `all ${expected.size} files match`}`);
       rmSync(restoreDirs[name], { recursive: true, force: true });
     }
+    // restic checks what it restored only when asked; Lifeboat always does: the like-for-like figure, after the target row.
+    let resticVerified: SizeRun['resticVerified'];
+    if (tools.restic.restoreVerified) {
+      const dir = join(work, `restore-restic-verify-${index}`);
+      sync();
+      log('restore: restic --verify (like for like)');
+      const m = await tools.restic.restoreVerified(dir);
+      rmSync(dir, { recursive: true, force: true });
+      resticVerified = { wallS: m.wallS, cpuS: m.cpuUserS + m.cpuSysS, peakRssBytes: m.peakRssBytes };
+    }
     const stored = { lifeboat: await bucketUsage(rgw, tools.lifeboat.bucket), restic: await bucketUsage(rgw, tools.restic.bucket) };
 
     if (profileInto) await profile(rgw, work, corpusDir, profileInto);
-    return { targetBytes: size, mix: corpus.mix, generateS, change, steps, open, stored, verified };
+    return { targetBytes: size, mix: corpus.mix, generateS, change, steps, open, stored, verified, resticVerified };
   } finally {
     rmSync(corpusDir, { recursive: true, force: true });
     rmSync(join(work, `restic-cache-${index}`), { recursive: true, force: true });

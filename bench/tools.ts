@@ -20,6 +20,8 @@ export interface Tool {
   init(): Promise<Measured>;
   backup(dir: string, extra?: RunExtra): Promise<Measured & { summary: BackupSummary }>;
   restore(target: string, extra?: RunExtra): Promise<Measured>;
+  /** restic only: `restore --verify`, which re-reads every restored file and checks it, as Lifeboat's restore always does. */
+  restoreVerified?(target: string): Promise<Measured>;
   /** Opens the repository and lists its snapshots: the fixed cost every command pays. */
   snapshots(): Promise<Measured>;
 }
@@ -126,6 +128,7 @@ export function restic(opts: { rgw: Rgw; bucket: string; password: string; tmpDi
       return { ...m, stdout: '', summary };
     },
     restore: async (target) => check('restic restore', await run(['restore', 'latest', '--target', target])),
+    restoreVerified: async (target) => check('restic restore --verify', await run(['restore', 'latest', '--verify', '--target', target])),
     snapshots: async () => check('restic snapshots', await run(['snapshots'])),
   };
 }
