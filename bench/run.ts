@@ -243,7 +243,6 @@ async function runSize(rgw: Rgw, work: string, opts: Options, size: number, inde
         verified[name] = [`cannot read ${restored}: ${(err as Error).message}`];
       }
       log(`restore check ${name}: ${verified[name].length ? `${verified[name].length} problems, e.g. ${verified[name][0]}` : `all ${expected.size} files match`}`);
-      rmSync(restoreDirs[name], { recursive: true, force: true });
     }
     // restic checks what it restored only when asked; Lifeboat always does: the like-for-like figure, after the target row.
     let resticVerified: SizeRun['resticVerified'];
@@ -251,10 +250,13 @@ async function runSize(rgw: Rgw, work: string, opts: Options, size: number, inde
       const dir = join(work, `restore-restic-verify-${index}`);
       sync();
       log('restore: restic --verify (like for like)');
+      // Before the other restores are deleted: on ext4 without a journal, creating files right after many were
+      // deleted scans past every recently freed inode (bench/README.md, eleventh session).
       const m = await tools.restic.restoreVerified(dir);
       rmSync(dir, { recursive: true, force: true });
       resticVerified = { wallS: m.wallS, cpuS: m.cpuUserS + m.cpuSysS, peakRssBytes: m.peakRssBytes };
     }
+    for (const dir of Object.values(restoreDirs)) rmSync(dir, { recursive: true, force: true });
     const stored = { lifeboat: await bucketUsage(rgw, tools.lifeboat.bucket), restic: await bucketUsage(rgw, tools.restic.bucket) };
 
     if (profileInto) await profile(rgw, work, corpusDir, profileInto);
