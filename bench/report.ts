@@ -51,6 +51,8 @@ export type SizeRun = {
   verified: Record<ToolName, string[]>;
   /** restic's restore with --verify (like for like with Lifeboat's restore, which always checks what it wrote). */
   resticVerified?: { wallS: number; cpuS: number; peakRssBytes: number };
+  /** Where the restores went (bench/scratch-fs.ts). */
+  restoreFs?: string;
 };
 export type Results = {
   date: string;
@@ -120,7 +122,7 @@ export function render(r: Results): string {
     p(`    CPU = user+system seconds of the tool's processes, "c" = cores busy on average; server = CPU seconds of radosgw+ceph-osd+mon during the step;`);
     p(`    others = CPU seconds used meanwhile by everything else on the machine (competes for the same cores; high = noisy figure); repository open+list (\`snapshots\`): lifeboat ${fmtS(run.open.lifeboat.wallS)} ${fmtMB(run.open.lifeboat.peakRssBytes)}, restic ${fmtS(run.open.restic.wallS)} ${fmtMB(run.open.restic.peakRssBytes)})`);
     p(`   repository after all steps: lifeboat ${fmtBytes(run.stored.lifeboat.bytes)} in ${run.stored.lifeboat.objects} objects, restic ${fmtBytes(run.stored.restic.bytes)} in ${run.stored.restic.objects} objects; ` +
-      `restores verified against the corpus (sha256 of every file): lifeboat ${run.verified.lifeboat.length ? `FAILED (${run.verified.lifeboat.slice(0, 3).join('; ')})` : 'ok'}, restic ${run.verified.restic.length ? `FAILED (${run.verified.restic.slice(0, 3).join('; ')})` : 'ok'}`);
+      `restores${run.restoreFs ? ` (into ${run.restoreFs})` : ''} verified against the corpus (sha256 of every file): lifeboat ${run.verified.lifeboat.length ? `FAILED (${run.verified.lifeboat.slice(0, 3).join('; ')})` : 'ok'}, restic ${run.verified.restic.length ? `FAILED (${run.verified.restic.slice(0, 3).join('; ')})` : 'ok'}`);
     const rv = run.resticVerified;
     const lr = run.steps.find((s) => s.step === 'restore');
     if (rv && lr) {

@@ -7,6 +7,7 @@
 // (1) first backup, (2) unchanged re-backup, (3) re-backup after changing 5% of the files, (4) full restore
 // of the latest snapshot into an empty directory, verified file by file against the corpus (sha256); then, for
 // information, restic's restore with --verify (it re-reads and checks what it wrote, as Lifeboat always does).
+// The restores go into a fresh ext4 file system on a loop device per corpus size (bench/scratch-fs.ts; as root).
 // Measures wall time, bytes uploaded (bucket growth via ListObjectsV2, plus radosgw's own byte counters),
 // peak RSS and CPU time of each tool's processes (bench/measure.ts). Prints a table with lifeboat/restic
 // ratios and marks misses of the targets (ratio <= 1.0, peak RSS <= 300 MB, within 10% when the corpus
@@ -26,6 +27,7 @@ import { check, killRunning, machineCpu, measure, serverCpuSeconds, warmDisk } f
 import { summarizeProfile } from './profile';
 import { MiB, render, verdicts, type Results, type SizeRun, type StepName, type StepResult, type ToolStep } from './report';
 import { bucketUsage, counterDelta, dropBucket, rgwCounters, type Rgw } from './storage';
+import { freshFileSystem, type ScratchFs } from './scratch-fs';
 import { ensureRestic, lifeboat, lifeboatCommand, restic, resticVersion, type Tool, type ToolName } from './tools';
 
 const startRgw = startRgwJs as unknown as (opts: { log?: (m: string) => void; port?: number; config?: Record<string, string> }) => Promise<Rgw>;
@@ -170,13 +172,17 @@ async function runSize(rgw: Rgw, work: string, opts: Options, size: number, inde
     lifeboat: lifeboat({ repoRoot, rgw, bucket: `bench-lifeboat-${tag}`, password: PASSWORD, tmpDir: work }),
     restic: restic({ rgw, bucket: `bench-restic-${tag}`, password: PASSWORD, tmpDir: work, cacheDir: join(work, `restic-cache-${index}`) }),
   };
+  let scratch: ScratchFs | null = null;
   try {
     log('init both repositories (not timed)');
     await tools.lifeboat.init();
     await tools.restic.init();
 
     const steps: StepResult[] = [];
-    const restoreDirs: Record<ToolName, string> = { lifeboat: join(work, `restore-lifeboat-${index}`), restic: join(work, `restore-restic-${index}`) };
+    // Three restores (both tools, then restic --verify) side by side, with room to spare.
+    scratch = freshFileSystem(work, 3.3 * size + 1024 ** 3, `restores-${index}`, log);
+    const restoreRoot = scratch?.path ?? work;
+    const restoreDirs: Record<ToolName, string> = { lifeboat: join(restoreRoot, `restore-lifeboat-${index}`), restic: join(restoreRoot, `restore-restic-${index}`) };
     const runStep = async (step: StepName, order: ToolName[]) => {
       const got: Partial<Record<ToolName, ToolStep>> = {};
       for (const name of order) {
@@ -247,7 +253,7 @@ async function runSize(rgw: Rgw, work: string, opts: Options, size: number, inde
     // restic checks what it restored only when asked; Lifeboat always does: the like-for-like figure, after the target row.
     let resticVerified: SizeRun['resticVerified'];
     if (tools.restic.restoreVerified) {
-      const dir = join(work, `restore-restic-verify-${index}`);
+      const dir = join(restoreRoot, `restore-restic-verify-${index}`);
       sync();
       log('restore: restic --verify (like for like)');
       // Before the other restores are deleted: on ext4 without a journal, creating files right after many were
@@ -260,8 +266,9 @@ async function runSize(rgw: Rgw, work: string, opts: Options, size: number, inde
     const stored = { lifeboat: await bucketUsage(rgw, tools.lifeboat.bucket), restic: await bucketUsage(rgw, tools.restic.bucket) };
 
     if (profileInto) await profile(rgw, work, corpusDir, profileInto);
-    return { targetBytes: size, mix: corpus.mix, generateS, change, steps, open, stored, verified, resticVerified };
+    return { targetBytes: size, mix: corpus.mix, generateS, change, steps, open, stored, verified, resticVerified, restoreFs: scratch?.describe ?? 'the work directory' };
   } finally {
+    scratch?.dispose();
     rmSync(corpusDir, { recursive: true, force: true });
     rmSync(join(work, `restic-cache-${index}`), { recursive: true, force: true });
     for (const t of Object.values(tools)) await dropBucket(rgw, t.bucket);
