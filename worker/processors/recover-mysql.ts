@@ -19,7 +19,7 @@ const phaseStep = { restore: 'loading the dump', validate: 'validating the dumpâ
 type Source = Parameters<typeof loadDatabaseSource>[0] & { id: string; name: string; storageTarget: StorageTarget };
 
 export async function recoverMysqlDatabase(data: RecoverDatabaseData, source: Source, ctx: { db: Db; reporter: JobReporter; signal: AbortSignal }): Promise<JobOutcome> {
-  const { db, reporter, signal } = ctx;
+  const { db, reporter } = ctx;
   const server = await stagingServerSource(db, data.serverSourceId, 'mysql', 'a MySQL/MariaDB point-in-time restore goes into a MySQL/MariaDB server');
   const { LIFEBOAT_SECRET_KEY } = readEnv(['LIFEBOAT_SECRET_KEY']);
   let target: DatabaseSource;
@@ -33,7 +33,10 @@ export async function recoverMysqlDatabase(data: RecoverDatabaseData, source: So
   if (target.kind !== 'mysql' || backedUp.kind !== 'mysql') throw new PermanentJobError('a MySQL/MariaDB point-in-time restore needs MySQL/MariaDB sources on both sides');
 
   await reporter.step('opening the repository', { fraction: 0.01 });
-  const { repo, close } = await openTargetRepository(db, source.storageTarget, LIFEBOAT_SECRET_KEY, { create: false, signal });
+  const { repo, close } = await openTargetRepository(db, source.storageTarget, LIFEBOAT_SECRET_KEY, { create: false, signal: ctx.signal });
+  // As the PostgreSQL recovery does: nothing may remove the dump or the archive while it is read.
+  const lock = await repo.lock('restore', { signal: ctx.signal });
+  const signal = AbortSignal.any([ctx.signal, lock.signal]);
   try {
     const { BinlogArchive } = await import('../../lib/sources/mysql/binlog');
     const { MysqlPointInTimeError, newestDumpBefore, recoveryWindowOf, restoreMysqlToTime } = await import('../../lib/sources/mysql/point-in-time');
@@ -52,7 +55,7 @@ export async function recoverMysqlDatabase(data: RecoverDatabaseData, source: So
     try {
       dump = newestDumpBefore(entries, toTime, source.name);
       await reporter.step(`restoring dump ${dump.id.slice(0, 8)}`, { fraction: 0.03 });
-      const onProgress = phaseProgress(reporter, phaseSpan, phaseStep, (p: { phase: keyof typeof phaseSpan; bytesDone: number; bytesTotal: number }) => (p.phase === 'restore' && p.bytesTotal ? p.bytesDone / p.bytesTotal : 0));
+      const onProgress = phaseProgress(reporter, phaseSpan, phaseStep, (p: { phase: keyof typeof phaseSpan; bytesDone: number; bytesTotal: number }) => ((p.phase === 'restore' || p.phase === 'replay') && p.bytesTotal ? p.bytesDone / p.bytesTotal : 0));
       result = await restoreMysqlToTime(repo, dump, {
         connection,
         targetDatabase: data.targetDatabase,
@@ -92,6 +95,7 @@ export async function recoverMysqlDatabase(data: RecoverDatabaseData, source: So
     await failRestoreRequest(db, data.jobRunId);
     throw err;
   } finally {
+    await lock.release().catch(() => {});
     close();
   }
 }
