@@ -246,6 +246,40 @@ describe('database sources in the worker', () => {
     expect(workerLog).not.toContain(PASSWORD);
   });
 
+  it('mysql with binary logging: the status round archives new binlogs and moves the recovery window', async () => {
+    const logged = await ensureMariadb({ dataDir: join(work, 'maria-binlog'), port: await freePort(), log: () => {}, binlog: true });
+    try {
+      const root = await mysql.createConnection({ host: '127.0.0.1', port: logged.port, user: 'root', multipleStatements: true });
+      await root.query(`CREATE USER lb@'127.0.0.1' IDENTIFIED BY ${mysql.escape(PASSWORD)}; GRANT ALL PRIVILEGES ON *.* TO lb@'127.0.0.1';
+        CREATE DATABASE shop; CREATE TABLE shop.items (id int PRIMARY KEY) ENGINE=InnoDB; INSERT INTO shop.items VALUES (1);`);
+      const source = await createSource(
+        db,
+        { name: `mylog-${suffix}`, kind: 'mysql', environment: 'staging', storageTargetId: targetId, config: { host: '127.0.0.1', port: logged.port, user: 'lb', database: 'shop', archiveBinlogs: true }, password: PASSWORD },
+        secretKey,
+      );
+      const backup = await finished((await enqueueJob(db, backupJob, { sourceId: source.id }, { sourceId: source.id, storageTargetId: targetId })).jobRunId);
+      expect(backup.status, backup.error ?? '').toBe('succeeded');
+      expect(backup.result).toMatchObject({ binlogs: { pushed: [expect.stringMatching(/^binlog\.\d{6}$/)], newest: expect.stringMatching(/^binlog\.\d{6}$/) } });
+      const first = await recoveryWindowForSource(db, source.id, secretKey);
+      expect(first).toMatchObject({ engine: 'mysql', available: true });
+
+      await new Promise((r) => setTimeout(r, 1100));
+      await root.query('INSERT INTO shop.items VALUES (2)');
+      await root.end();
+      const warnings: unknown[] = [];
+      expect(await refreshWalStatus(db, secretKey, { warn: (...a: unknown[]) => void warnings.push(a) } as never)).toBeGreaterThanOrEqual(1);
+      const after = await recoveryWindowForSource(db, source.id, secretKey);
+      // One more closed file, archived later than the backup's push: the window (and the achieved RPO) moved on.
+      expect(after!.systems[0]!.walFiles).toBe(first!.systems[0]!.walFiles + 1);
+      expect(Date.parse(after!.systems[0]!.to!)).toBeGreaterThan(Date.parse(first!.systems[0]!.to!));
+      expect((await db.source.findUniqueOrThrow({ where: { id: source.id } })).walArchivedAt?.toISOString()).toBe(after!.systems[0]!.to);
+      expect(JSON.stringify(warnings)).not.toContain(source.name);
+      expect(workerLog).not.toContain(PASSWORD);
+    } finally {
+      await logged.stop().catch(() => {});
+    }
+  });
+
   it('a wrong stored password fails the backup with the server’s reason, not the password', async () => {
     const source = await createSource(db, { name: `pg-bad-${suffix}`, kind: 'postgres', storageTargetId: targetId, config: { host: '127.0.0.1', port: pgPort, user: 'lb_app', database: 'shop' }, password: 'not-the-password' }, secretKey);
     const run = await finished((await enqueueJob(db, backupJob, { sourceId: source.id }, { sourceId: source.id, storageTargetId: targetId })).jobRunId);
