@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { ensurePostgres as ensurePostgresUntyped } from '../scripts/services/postgres.mjs';
 import { freePort } from '../scripts/services/util.mjs';
-import { admin, login, s3TargetWithRepository, unique } from './helpers';
+import { admin, login, restoreToMoment, s3TargetWithRepository, unique } from './helpers';
 
 type Cluster = { stop: () => Promise<void> };
 const ensurePostgres = ensurePostgresUntyped as unknown as (o: { dataDir: string; port: number; log: (m: string) => void; extraConf?: string }) => Promise<Cluster>;
@@ -138,15 +138,7 @@ test('a PostgreSQL source: restore points, recovery window, restore to a staging
 
   await page.goto(`/sources/${sourceId}`);
   await expect(page.getByTestId('recovery-timeline')).toBeVisible({ timeout: 30_000 });
-  const pitr = page.getByTestId('pitr-restore');
-  await pitr.getByRole('button', { name: 'Restore to a point in time…' }).click();
-  await pitr.getByLabel('Recover to').fill(moment.toISOString().slice(0, 19));
-  await expect(pitr.getByLabel('Database to recover')).toHaveValue('shop');
-  await pitr.getByLabel('New database name').fill('shop_at_t2');
-  await pitr.getByRole('button', { name: 'Recover', exact: true }).click();
-  await expect(pitr.getByTestId('job-progress')).toBeVisible();
-  const recovered = pitr.getByTestId('pitr-result');
-  await expect(recovered).toBeVisible({ timeout: 180_000 });
+  const recovered = await restoreToMoment(page, moment, 'shop', 'shop_at_t2', 180_000);
   await expect(recovered.getByTestId('restore-db-validation')).toHaveText(/validation ok: 1 tables match the recovered cluster/);
   await expect(recovered).toContainText('smoke ok: SELECT 1 FROM orders WHERE id = 4999');
   await expect(recovered).toContainText(/WAL files replayed/);

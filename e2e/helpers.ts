@@ -57,3 +57,20 @@ export async function s3TargetWithRepository(api: APIRequestContext, prefix: str
   };
   return { targetName, target, env };
 }
+
+/**
+ * "Restore to a point in time…" on a source page: the moment (the browser must run in UTC), the database the
+ * form proposes, a new name; waits for the job's progress bar, then for its result, which it returns.
+ */
+export async function restoreToMoment(page: Page, moment: Date, database: string, newName: string, timeout: number) {
+  const pitr = page.getByTestId('pitr-restore');
+  await pitr.getByRole('button', { name: 'Restore to a point in time…' }).click();
+  await pitr.getByLabel('Recover to').fill(moment.toISOString().slice(0, 19));
+  await expect(pitr.getByLabel('Database to recover')).toHaveValue(database);
+  await pitr.getByLabel('New database name').fill(newName);
+  await pitr.getByRole('button', { name: 'Recover', exact: true }).click();
+  await expect(pitr.getByTestId('job-progress')).toBeVisible();
+  const result = pitr.getByTestId('pitr-result');
+  await expect(result).toBeVisible({ timeout });
+  return result;
+}

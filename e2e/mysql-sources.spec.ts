@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import { ensureMariadb as ensureMariadbUntyped } from '../scripts/services/mariadb.mjs';
 import { freePort } from '../scripts/services/util.mjs';
-import { admin, login, s3TargetWithRepository, unique } from './helpers';
+import { admin, login, restoreToMoment, s3TargetWithRepository, unique } from './helpers';
 
 type Server = { stop: () => Promise<void> };
 const ensureMariadb = ensureMariadbUntyped as unknown as (o: { dataDir: string; port: number; log: (m: string) => void; binlog?: boolean }) => Promise<Server>;
@@ -110,15 +110,7 @@ test('a MySQL/MariaDB source: binlogs archived, recovery window, restore to a mo
     expect(JSON.stringify(await cluster.json())).toMatch(/systemId: is for PostgreSQL clusters/);
 
     // Restore to the moment from the browser.
-    const pitr = page.getByTestId('pitr-restore');
-    await pitr.getByRole('button', { name: 'Restore to a point in time…' }).click();
-    await pitr.getByLabel('Recover to').fill(moment.toISOString().slice(0, 19));
-    await expect(pitr.getByLabel('Database to recover')).toHaveValue('shop');
-    await pitr.getByLabel('New database name').fill('shop_at_t2');
-    await pitr.getByRole('button', { name: 'Recover', exact: true }).click();
-    await expect(pitr.getByTestId('job-progress')).toBeVisible();
-    const restored = pitr.getByTestId('pitr-result');
-    await expect(restored).toBeVisible({ timeout: 120_000 });
+    const restored = await restoreToMoment(page, moment, 'shop', 'shop_at_t2', 120_000);
     await expect(restored).toContainText(/dump [0-9a-f]{8} restored, then \d+ archived binlog file\(s\) replayed/);
     await expect(restored.getByTestId('restore-db-validation')).toHaveText(/validation ok: 1 tables match the dump/);
     await expect(restored).toContainText("smoke ok: SELECT 1 FROM events WHERE label = 'T2'");

@@ -2,6 +2,8 @@
 // server check (defence in depth: production is refused, approvals are not built), progress by phase, and how
 // the job ends: the validation report trimmed for the job result, the RestoreRequest's status, and a failed
 // outcome naming what failed when the data is in place but validation or smoke queries are not.
+import { readEnv } from '../../lib/config/env';
+import { loadDatabaseSource, type DatabaseSource } from '../../lib/catalog/database-connections';
 import type { Db } from '../../lib/db/client';
 import type { JobReporter, Progress } from '../../lib/jobs/reporter';
 import { PermanentJobError, type JobOutcome } from '../processor';
@@ -13,6 +15,46 @@ export async function stagingServerSource(db: Db, serverSourceId: string, kind: 
   if (server.kind !== kind) throw new PermanentJobError(`source ${server.name} is a ${server.kind} server; ${what}`);
   if (server.environment === 'production') throw new PermanentJobError(`source ${server.name} is production: restoring onto it needs an approval, which this version cannot record`);
   return server;
+}
+
+type SourceRow = Parameters<typeof loadDatabaseSource>[0] & { id: string };
+type Of<K extends DatabaseSource['kind']> = Extract<DatabaseSource, { kind: K }>;
+
+/**
+ * The staging server's settings (`target`) and the backed-up source's (`backedUp`: its smoke queries and, for
+ * PostgreSQL, its role), both of `kind`, with their passwords opened; PermanentJobError when either is unusable.
+ */
+export async function loadRestoreSources<K extends DatabaseSource['kind']>(db: Db, source: SourceRow, serverSourceId: string, kind: K, what: string) {
+  const server = await stagingServerSource(db, serverSourceId, kind, what);
+  const { LIFEBOAT_SECRET_KEY } = readEnv(['LIFEBOAT_SECRET_KEY']);
+  let target: DatabaseSource;
+  let backedUp: DatabaseSource;
+  try {
+    target = loadDatabaseSource(server, LIFEBOAT_SECRET_KEY);
+    backedUp = source.id === server.id ? target : loadDatabaseSource(source, LIFEBOAT_SECRET_KEY);
+  } catch (err) {
+    throw new PermanentJobError((err as Error).message);
+  }
+  if (target.kind !== kind || backedUp.kind !== kind) throw new PermanentJobError(`${what}: both sources must be ${kind} sources`);
+  return { server, target: target as Of<K>, backedUp: backedUp as Of<K>, secretKey: LIFEBOAT_SECRET_KEY };
+}
+
+type Restored = { sourceDatabase: string; targetDatabase: string; bytes: number; seconds: number; ok: boolean; validation: Validation | null; smoke: Smoke[] };
+
+/** The fields every database restore's job result has: where it went, what was restored, and the checks. */
+export function restoredSummary(server: { id: string; name: string }, where: string, r: Restored, seconds = r.seconds) {
+  return {
+    server: where,
+    serverSourceId: server.id,
+    serverSourceName: server.name,
+    sourceDatabase: r.sourceDatabase,
+    targetDatabase: r.targetDatabase,
+    bytes: r.bytes,
+    seconds,
+    ok: r.ok,
+    validation: validationSummary(r.validation),
+    smoke: r.smoke,
+  };
 }
 
 /**

@@ -6,8 +6,7 @@
 // checksums) and the source's smoke queries. A copy that fails validation is recorded as failed with the
 // report. Defence in depth: a production target server is refused here too (approvals are not built yet).
 import { fileURLToPath } from 'node:url';
-import { readEnv } from '../../lib/config/env';
-import { loadDatabaseSource, pgConnectionOf, type DatabaseSource } from '../../lib/catalog/database-connections';
+import { pgConnectionOf } from '../../lib/catalog/database-connections';
 import { openTargetRepository } from '../../lib/catalog/repositories';
 import { repositoryPassword } from '../../lib/catalog/repository-password';
 import type { recoverDatabaseJob } from '../../lib/jobs/recover-database';
@@ -16,7 +15,7 @@ import type { CopyProgress } from '../../lib/sources/postgres/copy';
 import { repositoryEnv } from '../../lib/repo/location';
 import { blobConfigFor } from '../../lib/storage-targets/catalog';
 import { PermanentJobError, type JobHandler } from '../processor';
-import { databaseRestoreOutcome, failRestoreRequest, phaseProgress, stagingServerSource, validationSummary } from './database-jobs';
+import { databaseRestoreOutcome, failRestoreRequest, loadRestoreSources, phaseProgress, restoredSummary } from './database-jobs';
 import { recoverMysqlDatabase } from './recover-mysql';
 
 type Phase = 'restore' | 'verify' | 'recover' | 'done' | 'copy' | 'validate' | 'smoke';
@@ -39,20 +38,10 @@ export const recoverDatabase: JobHandler<typeof recoverDatabaseJob.schema> = asy
   if (!source.storageTarget) throw new PermanentJobError(`source ${source.name} has no storage target`);
   if (source.kind === 'mysql') return recoverMysqlDatabase(data, { ...source, storageTarget: source.storageTarget }, { db, reporter, signal });
   if (source.kind !== 'postgres') throw new PermanentJobError(`source ${source.name} is ${source.kind}: point-in-time recovery needs a PostgreSQL or MySQL/MariaDB source`);
-  const server = await stagingServerSource(db, data.serverSourceId, 'postgres', 'point-in-time recovery restores into a PostgreSQL server');
-  const { LIFEBOAT_SECRET_KEY } = readEnv(['LIFEBOAT_SECRET_KEY']);
-  let target: DatabaseSource;
-  let backedUp: DatabaseSource;
-  try {
-    target = loadDatabaseSource(server, LIFEBOAT_SECRET_KEY);
-    backedUp = source.id === server.id ? target : loadDatabaseSource(source, LIFEBOAT_SECRET_KEY);
-  } catch (err) {
-    throw new PermanentJobError((err as Error).message);
-  }
-  if (target.kind !== 'postgres' || backedUp.kind !== 'postgres') throw new PermanentJobError('point-in-time recovery needs PostgreSQL sources on both sides');
+  const { server, target, backedUp, secretKey } = await loadRestoreSources(db, source, data.serverSourceId, 'postgres', 'point-in-time recovery restores into a PostgreSQL server');
 
   await reporter.step('opening the repository', { fraction: 0.01 });
-  const { repo, close } = await openTargetRepository(db, source.storageTarget, LIFEBOAT_SECRET_KEY, { create: false, signal });
+  const { repo, close } = await openTargetRepository(db, source.storageTarget, secretKey, { create: false, signal });
   const lock = await repo.lock('restore', { signal });
   const jobSignal = AbortSignal.any([signal, lock.signal]);
   try {
@@ -70,7 +59,7 @@ export const recoverDatabase: JobHandler<typeof recoverDatabaseJob.schema> = asy
       throw new PermanentJobError((err as Error).message);
     }
     await reporter.step(`recovering from base backup ${base.id.slice(0, 8)}`, { fraction: 0.02 });
-    const walFetchEnv = { ...repositoryEnv(blobConfigFor(source.storageTarget, LIFEBOAT_SECRET_KEY)), LIFEBOAT_PASSWORD: await repositoryPassword(db, source.storageTarget, LIFEBOAT_SECRET_KEY), LIFEBOAT_CACHE_DIR: 'off' };
+    const walFetchEnv = { ...repositoryEnv(blobConfigFor(source.storageTarget, secretKey)), LIFEBOAT_PASSWORD: await repositoryPassword(db, source.storageTarget, secretKey), LIFEBOAT_CACHE_DIR: 'off' };
 
     const result = await recoverToDatabase(repo, base, {
       target: recoveryTarget,
@@ -96,16 +85,7 @@ export const recoverDatabase: JobHandler<typeof recoverDatabaseJob.schema> = asy
       lastTransactionTime: result.lastTransactionTime,
       walFilesRestored: result.walFilesRestored,
       recoverySeconds: result.recoverySeconds,
-      server: `${target.config.user}@${target.config.host}:${target.config.port}/${c.targetDatabase}`,
-      serverSourceId: server.id,
-      serverSourceName: server.name,
-      sourceDatabase: c.sourceDatabase,
-      targetDatabase: c.targetDatabase,
-      bytes: c.bytes,
-      seconds: result.seconds,
-      ok: c.ok,
-      validation: validationSummary(c.validation),
-      smoke: c.smoke,
+      ...restoredSummary(server, `${target.config.user}@${target.config.host}:${target.config.port}/${c.targetDatabase}`, c, result.seconds),
     };
     return await databaseRestoreOutcome(db, data.jobRunId, summary, c, 'recovered', 'the recovered cluster');
   } catch (err) {

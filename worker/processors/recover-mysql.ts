@@ -3,37 +3,26 @@
 // server and validated against its manifest, then the binary logs archived under the source's name (`lifeboat
 // database binlog-push`) are replayed up to the target second (lib/sources/mysql/point-in-time.ts), then the
 // source's smoke queries run. "Latest" replays everything archived. A replay that fails drops the database.
-import { readEnv } from '../../lib/config/env';
-import { loadDatabaseSource, mysqlConnectionOf, type DatabaseSource } from '../../lib/catalog/database-connections';
+import { mysqlConnectionOf } from '../../lib/catalog/database-connections';
 import { openTargetRepository } from '../../lib/catalog/repositories';
 import type { Db } from '../../lib/db/client';
 import type { RecoverDatabaseData } from '../../lib/jobs/recover-database';
 import type { JobReporter } from '../../lib/jobs/reporter';
 import type { StorageTarget } from '../../lib/db/generated/client';
 import { PermanentJobError, type JobOutcome } from '../processor';
-import { databaseRestoreOutcome, failRestoreRequest, phaseProgress, stagingServerSource, validationSummary } from './database-jobs';
+import { databaseRestoreOutcome, failRestoreRequest, loadRestoreSources, phaseProgress, restoredSummary } from './database-jobs';
 
 const phaseSpan = { restore: [0.05, 0.7], validate: [0.7, 0.8], replay: [0.8, 0.97], smoke: [0.97, 0.99] } as const;
 const phaseStep = { restore: 'loading the dump', validate: 'validating the dump’s row counts and checksums', replay: 'replaying archived binary logs', smoke: 'running smoke queries' } as const;
 
-type Source = Parameters<typeof loadDatabaseSource>[0] & { id: string; name: string; storageTarget: StorageTarget };
+type Source = Parameters<typeof loadRestoreSources>[1] & { name: string; storageTarget: StorageTarget };
 
 export async function recoverMysqlDatabase(data: RecoverDatabaseData, source: Source, ctx: { db: Db; reporter: JobReporter; signal: AbortSignal }): Promise<JobOutcome> {
   const { db, reporter } = ctx;
-  const server = await stagingServerSource(db, data.serverSourceId, 'mysql', 'a MySQL/MariaDB point-in-time restore goes into a MySQL/MariaDB server');
-  const { LIFEBOAT_SECRET_KEY } = readEnv(['LIFEBOAT_SECRET_KEY']);
-  let target: DatabaseSource;
-  let backedUp: DatabaseSource;
-  try {
-    target = loadDatabaseSource(server, LIFEBOAT_SECRET_KEY);
-    backedUp = source.id === server.id ? target : loadDatabaseSource(source, LIFEBOAT_SECRET_KEY);
-  } catch (err) {
-    throw new PermanentJobError((err as Error).message);
-  }
-  if (target.kind !== 'mysql' || backedUp.kind !== 'mysql') throw new PermanentJobError('a MySQL/MariaDB point-in-time restore needs MySQL/MariaDB sources on both sides');
+  const { server, target, backedUp, secretKey } = await loadRestoreSources(db, source, data.serverSourceId, 'mysql', 'a MySQL/MariaDB point-in-time restore goes into a MySQL/MariaDB server');
 
   await reporter.step('opening the repository', { fraction: 0.01 });
-  const { repo, close } = await openTargetRepository(db, source.storageTarget, LIFEBOAT_SECRET_KEY, { create: false, signal: ctx.signal });
+  const { repo, close } = await openTargetRepository(db, source.storageTarget, secretKey, { create: false, signal: ctx.signal });
   // As the PostgreSQL recovery does: nothing may remove the dump or the archive while it is read.
   const lock = await repo.lock('restore', { signal: ctx.signal });
   const signal = AbortSignal.any([ctx.signal, lock.signal]);
@@ -79,16 +68,7 @@ export async function recoverMysqlDatabase(data: RecoverDatabaseData, source: So
       binlogFilesReplayed: result.replay.files.length,
       binlogStart: `${result.replay.startFile}:${result.replay.startPosition}`,
       archivedUntil: result.replay.archivedUntil,
-      server: describeConnection(connection, result.targetDatabase),
-      serverSourceId: server.id,
-      serverSourceName: server.name,
-      sourceDatabase: result.sourceDatabase,
-      targetDatabase: result.targetDatabase,
-      bytes: result.bytes,
-      seconds: result.seconds,
-      ok: result.ok,
-      validation: validationSummary(result.validation),
-      smoke: result.smoke,
+      ...restoredSummary(server, describeConnection(connection, result.targetDatabase), result),
     };
     return await databaseRestoreOutcome(db, data.jobRunId, summary, result, 'restored to the moment', 'the dump');
   } catch (err) {

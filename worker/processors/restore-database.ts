@@ -11,7 +11,7 @@ import { loadDatabaseSource, mysqlConnectionOf, pgConnectionOf, type DatabaseSou
 import { openTargetRepository } from '../../lib/catalog/repositories';
 import type { restoreDatabaseJob } from '../../lib/jobs/restore-database';
 import { PermanentJobError, type JobHandler } from '../processor';
-import { databaseRestoreOutcome, failRestoreRequest, phaseProgress, stagingServerSource, validationSummary } from './database-jobs';
+import { databaseRestoreOutcome, failRestoreRequest, phaseProgress, restoredSummary, stagingServerSource } from './database-jobs';
 
 const phaseSpan = { globals: [0.03, 0.05], restore: [0.05, 0.85], validate: [0.85, 0.97], smoke: [0.97, 0.99] } as const;
 const phaseStep = { globals: 'applying roles', restore: 'loading the dump', validate: 'validating row counts and checksums', smoke: 'running smoke queries' } as const;
@@ -55,16 +55,7 @@ export const restoreDatabase: JobHandler<typeof restoreDatabaseJob.schema> = asy
     }
     const summary = {
       engine: target.kind,
-      server: serverText,
-      serverSourceId: server.id,
-      serverSourceName: server.name,
-      sourceDatabase: result.sourceDatabase,
-      targetDatabase: result.targetDatabase,
-      bytes: result.bytes,
-      seconds: result.seconds,
-      ok: result.ok,
-      validation: validationSummary(result.validation),
-      smoke: result.smoke,
+      ...restoredSummary(server, serverText, result),
     };
     return await databaseRestoreOutcome(db, data.jobRunId, summary, result, 'restored', 'the backup');
   } catch (err) {
