@@ -4,7 +4,9 @@
 // outcome naming what failed when the data is in place but validation or smoke queries are not.
 import { readEnv } from '../../lib/config/env';
 import { loadDatabaseSource, type DatabaseSource } from '../../lib/catalog/database-connections';
+import { openTargetRepository } from '../../lib/catalog/repositories';
 import type { Db } from '../../lib/db/client';
+import type { Repository } from '../../lib/repo/repository';
 import type { JobReporter, Progress } from '../../lib/jobs/reporter';
 import { PermanentJobError, type JobOutcome } from '../processor';
 
@@ -103,4 +105,32 @@ export async function databaseRestoreOutcome(
 /** A job that failed before its outcome: the RestoreRequest fails with it. */
 export async function failRestoreRequest(db: Db, jobRunId: string): Promise<void> {
   await db.restoreRequest.updateMany({ where: { jobRunId }, data: { status: 'failed' } }).catch(() => {});
+}
+
+/**
+ * Opens the storage target's repository, takes its restore lock (nothing may remove what the restore reads)
+ * and runs `work` with a signal that also fires when the lock is lost. A failure fails the job's
+ * RestoreRequest too. The lock is released and the repository closed whatever happens.
+ */
+export async function withLockedRepository<T>(
+  db: Db, storageTarget: Parameters<typeof openTargetRepository>[1], secretKey: string,
+  ctx: { jobRunId: string; reporter: JobReporter; signal: AbortSignal }, work: (repo: Repository, signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  try {
+    await ctx.reporter.step('opening the repository', { fraction: 0.01 });
+    const { repo, close } = await openTargetRepository(db, storageTarget, secretKey, { create: false, signal: ctx.signal });
+    try {
+      const lock = await repo.lock('restore', { signal: ctx.signal });
+      try {
+        return await work(repo, AbortSignal.any([ctx.signal, lock.signal]));
+      } finally {
+        await lock.release().catch(() => {});
+      }
+    } finally {
+      close();
+    }
+  } catch (err) {
+    await failRestoreRequest(db, ctx.jobRunId);
+    throw err;
+  }
 }

@@ -7,7 +7,6 @@
 // report. Defence in depth: a production target server is refused here too (approvals are not built yet).
 import { fileURLToPath } from 'node:url';
 import { pgConnectionOf } from '../../lib/catalog/database-connections';
-import { openTargetRepository } from '../../lib/catalog/repositories';
 import { repositoryPassword } from '../../lib/catalog/repository-password';
 import type { recoverDatabaseJob } from '../../lib/jobs/recover-database';
 import type { RecoverProgress } from '../../lib/sources/postgres/physical';
@@ -15,7 +14,7 @@ import type { CopyProgress } from '../../lib/sources/postgres/copy';
 import { repositoryEnv } from '../../lib/repo/location';
 import { blobConfigFor } from '../../lib/storage-targets/catalog';
 import { PermanentJobError, type JobHandler } from '../processor';
-import { databaseRestoreOutcome, failRestoreRequest, loadRestoreSources, phaseProgress, restoredSummary } from './database-jobs';
+import { databaseRestoreOutcome, loadRestoreSources, phaseProgress, restoredSummary, withLockedRepository } from './database-jobs';
 import { recoverMysqlDatabase } from './recover-mysql';
 
 type Phase = 'restore' | 'verify' | 'recover' | 'done' | 'copy' | 'validate' | 'smoke';
@@ -35,16 +34,13 @@ const CLI = fileURLToPath(new URL('../../bin/lifeboat.mjs', import.meta.url));
 export const recoverDatabase: JobHandler<typeof recoverDatabaseJob.schema> = async (data, { db, reporter, signal }) => {
   const source = await db.source.findUnique({ where: { id: data.sourceId }, include: { storageTarget: true } });
   if (!source) throw new PermanentJobError(`source ${data.sourceId} no longer exists`);
-  if (!source.storageTarget) throw new PermanentJobError(`source ${source.name} has no storage target`);
-  if (source.kind === 'mysql') return recoverMysqlDatabase(data, { ...source, storageTarget: source.storageTarget }, { db, reporter, signal });
+  const storageTarget = source.storageTarget;
+  if (!storageTarget) throw new PermanentJobError(`source ${source.name} has no storage target`);
+  if (source.kind === 'mysql') return recoverMysqlDatabase(data, { ...source, storageTarget }, { db, reporter, signal });
   if (source.kind !== 'postgres') throw new PermanentJobError(`source ${source.name} is ${source.kind}: point-in-time recovery needs a PostgreSQL or MySQL/MariaDB source`);
   const { server, target, backedUp, secretKey } = await loadRestoreSources(db, source, data.serverSourceId, 'postgres', 'point-in-time recovery restores into a PostgreSQL server');
 
-  await reporter.step('opening the repository', { fraction: 0.01 });
-  const { repo, close } = await openTargetRepository(db, source.storageTarget, secretKey, { create: false, signal });
-  const lock = await repo.lock('restore', { signal });
-  const jobSignal = AbortSignal.any([signal, lock.signal]);
-  try {
+  return withLockedRepository(db, storageTarget, secretKey, { jobRunId: data.jobRunId, reporter, signal }, async (repo, jobSignal) => {
     const { WalArchive, baseBackupsIn, chooseBaseBackup, recoverToDatabase } = await import('../../lib/sources/postgres/physical');
     const bases = baseBackupsIn(await repo.listSnapshots(jobSignal)).filter((b) => b.snapshot.source.name === source.name && (!data.systemId || b.physical.systemId === data.systemId));
     const systemId = data.systemId ?? bases[0]?.physical.systemId;
@@ -59,7 +55,7 @@ export const recoverDatabase: JobHandler<typeof recoverDatabaseJob.schema> = asy
       throw new PermanentJobError((err as Error).message);
     }
     await reporter.step(`recovering from base backup ${base.id.slice(0, 8)}`, { fraction: 0.02 });
-    const walFetchEnv = { ...repositoryEnv(blobConfigFor(source.storageTarget, secretKey)), LIFEBOAT_PASSWORD: await repositoryPassword(db, source.storageTarget, secretKey), LIFEBOAT_CACHE_DIR: 'off' };
+    const walFetchEnv = { ...repositoryEnv(blobConfigFor(storageTarget, secretKey)), LIFEBOAT_PASSWORD: await repositoryPassword(db, storageTarget, secretKey), LIFEBOAT_CACHE_DIR: 'off' };
 
     const result = await recoverToDatabase(repo, base, {
       target: recoveryTarget,
@@ -88,11 +84,5 @@ export const recoverDatabase: JobHandler<typeof recoverDatabaseJob.schema> = asy
       ...restoredSummary(server, `${target.config.user}@${target.config.host}:${target.config.port}/${c.targetDatabase}`, c, result.seconds),
     };
     return await databaseRestoreOutcome(db, data.jobRunId, summary, c, 'recovered', 'the recovered cluster');
-  } catch (err) {
-    await failRestoreRequest(db, data.jobRunId);
-    throw err;
-  } finally {
-    await lock.release().catch(() => {});
-    close();
-  }
+  });
 };

@@ -4,13 +4,12 @@
 // database binlog-push`) are replayed up to the target second (lib/sources/mysql/point-in-time.ts), then the
 // source's smoke queries run. "Latest" replays everything archived. A replay that fails drops the database.
 import { mysqlConnectionOf } from '../../lib/catalog/database-connections';
-import { openTargetRepository } from '../../lib/catalog/repositories';
 import type { Db } from '../../lib/db/client';
 import type { RecoverDatabaseData } from '../../lib/jobs/recover-database';
 import type { JobReporter } from '../../lib/jobs/reporter';
 import type { StorageTarget } from '../../lib/db/generated/client';
 import { PermanentJobError, type JobOutcome } from '../processor';
-import { databaseRestoreOutcome, failRestoreRequest, loadRestoreSources, phaseProgress, restoredSummary } from './database-jobs';
+import { databaseRestoreOutcome, loadRestoreSources, phaseProgress, restoredSummary, withLockedRepository } from './database-jobs';
 
 const phaseSpan = { restore: [0.05, 0.7], validate: [0.7, 0.8], replay: [0.8, 0.97], smoke: [0.97, 0.99] } as const;
 const phaseStep = { restore: 'loading the dump', validate: 'validating the dump’s row counts and checksums', replay: 'replaying archived binary logs', smoke: 'running smoke queries' } as const;
@@ -21,12 +20,8 @@ export async function recoverMysqlDatabase(data: RecoverDatabaseData, source: So
   const { db, reporter } = ctx;
   const { server, target, backedUp, secretKey } = await loadRestoreSources(db, source, data.serverSourceId, 'mysql', 'a MySQL/MariaDB point-in-time restore goes into a MySQL/MariaDB server');
 
-  await reporter.step('opening the repository', { fraction: 0.01 });
-  const { repo, close } = await openTargetRepository(db, source.storageTarget, secretKey, { create: false, signal: ctx.signal });
-  // As the PostgreSQL recovery does: nothing may remove the dump or the archive while it is read.
-  const lock = await repo.lock('restore', { signal: ctx.signal });
-  const signal = AbortSignal.any([ctx.signal, lock.signal]);
-  try {
+  // As the PostgreSQL recovery does: the lock keeps anything from removing the dump or the archive meanwhile.
+  return withLockedRepository(db, source.storageTarget, secretKey, { jobRunId: data.jobRunId, reporter, signal: ctx.signal }, async (repo, signal) => {
     const { BinlogArchive } = await import('../../lib/sources/mysql/binlog');
     const { MysqlPointInTimeError, newestDumpBefore, recoveryWindowOf, restoreMysqlToTime } = await import('../../lib/sources/mysql/point-in-time');
     const { describeConnection } = await import('../../lib/sources/mysql');
@@ -71,11 +66,5 @@ export async function recoverMysqlDatabase(data: RecoverDatabaseData, source: So
       ...restoredSummary(server, describeConnection(connection, result.targetDatabase), result),
     };
     return await databaseRestoreOutcome(db, data.jobRunId, summary, result, 'restored to the moment', 'the dump');
-  } catch (err) {
-    await failRestoreRequest(db, data.jobRunId);
-    throw err;
-  } finally {
-    await lock.release().catch(() => {});
-    close();
-  }
+  });
 }
