@@ -9,17 +9,16 @@ import type { Db } from '../lib/db/client';
 import type { Logger } from 'pino';
 import { recoveryWindowForSource } from '../lib/console/recovery-window';
 import { loadDatabaseSource } from '../lib/catalog/database-connections';
-import { openTargetRepository } from '../lib/catalog/repositories';
+import type { BinlogRepo } from '../lib/sources/mysql/binlog';
 import { archiveSourceBinlogs } from './binlog-archiving';
 
 export async function refreshWalStatus(db: Db, secretKey: string, log: Pick<Logger, 'warn'>, signal?: AbortSignal): Promise<number> {
-  const sources = await db.source.findMany({ where: { kind: { in: ['postgres', 'mysql'] }, storageTargetId: { not: null }, restorePoints: { some: {} } }, include: { storageTarget: true } });
+  const sources = await db.source.findMany({ where: { kind: { in: ['postgres', 'mysql'] }, storageTargetId: { not: null }, restorePoints: { some: {} } }, select: { id: true, name: true, kind: true, config: true, secretsEnc: true } });
   let read = 0;
   for (const s of sources) {
     if (signal?.aborted) break;
     try {
-      if (s.kind === 'mysql') await archiveBinlogsOf(db, s, secretKey, log, signal);
-      await recoveryWindowForSource(db, s.id, secretKey, Date.now(), signal);
+      await recoveryWindowForSource(db, s.id, secretKey, Date.now(), signal, binlogArchiver(s, secretKey, log, signal));
       read++;
     } catch (err) {
       log.warn({ source: s.name, err: (err as Error).message }, 'could not read the WAL or binlog archive for the achieved RPO');
@@ -44,15 +43,13 @@ export function scheduleWalStatus(db: Db, secretKey: string, seconds: number, lo
   };
 }
 
-/** Pushes a MySQL/MariaDB source's new binlog files when it archives them (archiveBinlogs); failures are logged. */
-async function archiveBinlogsOf(db: Db, s: Parameters<typeof loadDatabaseSource>[0] & { storageTarget: Parameters<typeof openTargetRepository>[1] | null }, secretKey: string, log: Pick<Logger, 'warn'>, signal?: AbortSignal): Promise<void> {
+/** For a MySQL/MariaDB source that archives its binlogs (archiveBinlogs): pushes the new ones; failures are logged. */
+function binlogArchiver(s: Parameters<typeof loadDatabaseSource>[0], secretKey: string, log: Pick<Logger, 'warn'>, signal?: AbortSignal): ((repo: BinlogRepo) => Promise<void>) | undefined {
+  if (s.kind !== 'mysql') return undefined;
   const src = loadDatabaseSource(s, secretKey);
-  if (src.kind !== 'mysql' || !src.config.archiveBinlogs || !s.storageTarget) return;
-  const { repo, close } = await openTargetRepository(db, s.storageTarget, secretKey, { create: false, signal });
-  try {
+  if (src.kind !== 'mysql' || !src.config.archiveBinlogs) return undefined;
+  return async (repo) => {
     const r = await archiveSourceBinlogs(repo, src, signal);
     if ('error' in r) log.warn({ source: s.name, err: r.error }, 'could not archive the binary logs');
-  } finally {
-    close();
-  }
+  };
 }

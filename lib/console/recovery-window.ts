@@ -43,7 +43,8 @@ export type PublicRecoveryWindow = {
 
 const none = (reason: string, engine: PublicRecoveryWindow['engine'] = 'postgres'): PublicRecoveryWindow => ({ engine, available: false, reason, systems: [] });
 
-export async function recoveryWindowForSource(db: Db, sourceId: string, secretKey: string, now = Date.now(), signal?: AbortSignal): Promise<PublicRecoveryWindow | null> {
+/** `beforeRead` runs on the opened repository first (the worker archives binlogs there: one open, not two). */
+export async function recoveryWindowForSource(db: Db, sourceId: string, secretKey: string, now = Date.now(), signal?: AbortSignal, beforeRead?: (repo: Repository) => Promise<void>): Promise<PublicRecoveryWindow | null> {
   const source = await db.source.findUnique({ where: { id: sourceId }, include: { storageTarget: true } });
   if (!source) return null;
   if (source.kind !== 'postgres' && source.kind !== 'mysql') return none('Only database sources (PostgreSQL with archived WAL, MySQL/MariaDB with archived binary logs) have a recovery window');
@@ -58,6 +59,7 @@ export async function recoveryWindowForSource(db: Db, sourceId: string, secretKe
   }
   const { repo, close } = opened;
   try {
+    await beforeRead?.(repo);
     if (engine === 'mysql') return await mysqlWindow(db, source, repo, now, signal);
     const bases = baseBackupsIn(await repo.listSnapshots(signal)).filter((b) => b.snapshot.source.name === source.name);
     const systemIds = [...new Set(bases.map((b) => b.physical.systemId))].sort();

@@ -7,6 +7,7 @@
 import type { SnapshotEntry } from '../../repo/snapshot';
 import { BinlogArchive, BinlogArchiveError, dropCreatedDatabase, planReplay, replayBinlogs, type BinlogRepo, type BinlogReplayResult } from './binlog';
 import { mysqlDatabasesIn, restoreMysqlLogical, type MysqlRestoreOptions, type MysqlRestoreProgress, type MysqlRestoreRepo, type MysqlRestoreResult } from './restore';
+import { chooseDatabase } from '../database-choice';
 import { runSmokeQueries } from './validate';
 import { MysqlPointInTimeError } from './window';
 
@@ -25,27 +26,24 @@ export type MysqlPointInTimeResult = MysqlRestoreResult & {
 /**
  * Restores dump `entry` into a new database and replays the archived binlogs up to `toTime`. Validation (of the
  * dump, before the replay) as restoreMysqlLogical does; smoke queries run after the replay. Throws
- * MysqlPointInTimeError before restoring anything when the dump has no binlog position or the archive does not
- * reach the moment.
+ * MysqlPointInTimeError before restoring anything when no database can be chosen, it has no binlog position, or
+ * the archive does not reach the moment.
  */
 export async function restoreMysqlToTime(repo: MysqlRestoreRepo & BinlogRepo, entry: SnapshotEntry, opts: MysqlPointInTimeOptions): Promise<MysqlPointInTimeResult> {
   const { toTime, signal } = opts;
   if (Date.parse(entry.snapshot.time) > toTime.getTime()) throw new MysqlPointInTimeError(`snapshot ${entry.id.slice(0, 8)} was taken at ${entry.snapshot.time}, after the moment ${toTime.toISOString()}`);
-  const dbs = mysqlDatabasesIn(entry.snapshot);
-  const db = opts.database === undefined ? (dbs.length === 1 ? dbs[0] : undefined) : dbs.find((d) => d.name === opts.database);
-  if (db && !db.binlog) throw new MysqlPointInTimeError(`snapshot ${entry.id.slice(0, 8)} recorded no binlog position for database ${db.name} (binary logging was off, or the backup user could not read it): it cannot start a point-in-time restore`);
+  // The database is chosen (or the choice named) before anything is planned or restored.
+  const db = chooseDatabase(mysqlDatabasesIn(entry.snapshot), opts.database, `snapshot ${entry.id.slice(0, 8)}`);
+  if (typeof db === 'string') throw new MysqlPointInTimeError(db);
+  if (!db.binlog) throw new MysqlPointInTimeError(`snapshot ${entry.id.slice(0, 8)} recorded no binlog position for database ${db.name} (binary logging was off, or the backup user could not read it): it cannot start a point-in-time restore`);
   let plan;
-  if (db?.binlog) {
-    try {
-      plan = await planReplay(new BinlogArchive(repo.store, repo.masterKey, entry.snapshot.source.name), db.binlog, toTime, signal);
-    } catch (err) {
-      if (err instanceof BinlogArchiveError) throw new MysqlPointInTimeError(err.message);
-      throw err;
-    }
+  try {
+    plan = await planReplay(new BinlogArchive(repo.store, repo.masterKey, entry.snapshot.source.name), db.binlog, toTime, signal);
+  } catch (err) {
+    if (err instanceof BinlogArchiveError) throw new MysqlPointInTimeError(err.message);
+    throw err;
   }
-  // Without a database chosen among several, the restore names the choice (restoreMysqlLogical refuses).
-  const result = await restoreMysqlLogical(repo, entry.snapshot, { ...opts, overwrite: false, smokeQueries: [] });
-  if (!plan) throw new MysqlPointInTimeError(`database ${result.sourceDatabase} has no binlog position to replay from`);
+  const result = await restoreMysqlLogical(repo, entry.snapshot, { ...opts, database: db.name, overwrite: false, smokeQueries: [] });
   const c = opts.connection;
   const replayBytes = plan.files.reduce((n, f) => n + f.size, 0);
   opts.onProgress?.({ phase: 'replay', bytesDone: 0, bytesTotal: replayBytes });
