@@ -30,6 +30,8 @@ export type ToolStep = {
   readBytes: number | null;
   requests: number | null;
   summary?: BackupSummary;
+  /** When the step ran more than once for the tool (the restores): each run's wall time; the fields above are their mean. */
+  runsWallS?: number[];
 };
 export type StepName = 'first-backup' | 'unchanged-rebackup' | 'changed-rebackup' | 'restore';
 export const STEP_LABEL: Record<StepName, string> = {
@@ -107,6 +109,10 @@ export function render(r: Results): string {
       const rss = `${fmtMB(s.lifeboat.peakRssBytes)}${s.lifeboat.peakRssBytes > RSS_TARGET_BYTES ? ` ${MISS}` : ''}`;
       p(`${pad(STEP_LABEL[s.step], 23)}${lpad(fmtS(s.lifeboat.wallS), 10)}${lpad(fmtS(s.restic.wallS), 10)}  ${pad(ratio, 24)}` +
         `${lpad(fmtBytes(s.lifeboat.storedDeltaBytes), 12)}${lpad(fmtBytes(s.restic.storedDeltaBytes), 12)}  ${pad(rss, 26)}${lpad(fmtMB(s.restic.peakRssBytes), 11)}`);
+    }
+    for (const s of run.steps) {
+      const runs = (t: ToolStep) => (t.runsWallS ?? [t.wallS]).map((w) => w.toFixed(2)).join(' / ');
+      if (s.lifeboat.runsWallS || s.restic.runsWallS) p(`   ${STEP_LABEL[s.step]}: the mean of each tool's runs, ${s.first} first: lifeboat ${runs(s.lifeboat)} s, restic ${runs(s.restic)} s`);
     }
     p();
     const head2 = `${pad('step', 23)}${lpad('CPU L', 18)}${lpad('CPU R', 18)}${lpad('server L/R', 14)}${lpad('others L/R', 14)}${lpad('sent L', 12)}${lpad('sent R', 12)}${lpad('read L', 12)}${lpad('read R', 12)}${lpad('requests L/R', 15)}  order`;

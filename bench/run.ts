@@ -7,7 +7,8 @@
 // (1) first backup, (2) unchanged re-backup, (3) re-backup after changing 5% of the files, (4) full restore
 // of the latest snapshot into an empty directory, verified file by file against the corpus (sha256); then, for
 // information, restic's restore with --verify (it re-reads and checks what it wrote, as Lifeboat always does).
-// The restores go into a fresh ext4 file system on a loop device per corpus size (bench/scratch-fs.ts; as root).
+// Each restore (twice per tool, A B B A, figures averaged) goes into a fresh ext4 file system of its own on a
+// loop device (bench/scratch-fs.ts; as root).
 // Measures wall time, bytes uploaded (bucket growth via ListObjectsV2, plus radosgw's own byte counters),
 // peak RSS and CPU time of each tool's processes (bench/measure.ts). Prints a table with lifeboat/restic
 // ratios and marks misses of the targets (ratio <= 1.0, peak RSS <= 300 MB, within 10% when the corpus
@@ -23,11 +24,11 @@ import { startRgw as startRgwJs } from '../scripts/services/rgw.mjs';
 import { freePort } from '../scripts/services/util.mjs';
 import { runPrimitives, s3Ceiling, s3Latency, type S3Ceiling } from './ceilings';
 import { changeFiles, compareManifests, generateCorpus, manifest } from './corpus';
-import { check, killRunning, machineCpu, measure, serverCpuSeconds, warmDisk } from './measure';
+import { check, killRunning, machineCpu, measure, serverCpuSeconds, warmDisk, type Measured } from './measure';
 import { summarizeProfile } from './profile';
 import { MiB, render, verdicts, type Results, type SizeRun, type StepName, type StepResult, type ToolStep } from './report';
 import { bucketUsage, counterDelta, dropBucket, rgwCounters, type Rgw } from './storage';
-import { freshFileSystem, type ScratchFs } from './scratch-fs';
+import { freshFileSystem } from './scratch-fs';
 import { ensureRestic, lifeboat, lifeboatCommand, restic, resticVersion, type Tool, type ToolName } from './tools';
 
 const startRgw = startRgwJs as unknown as (opts: { log?: (m: string) => void; port?: number; config?: Record<string, string> }) => Promise<Rgw>;
@@ -172,21 +173,51 @@ async function runSize(rgw: Rgw, work: string, opts: Options, size: number, inde
     lifeboat: lifeboat({ repoRoot, rgw, bucket: `bench-lifeboat-${tag}`, password: PASSWORD, tmpDir: work }),
     restic: restic({ rgw, bucket: `bench-restic-${tag}`, password: PASSWORD, tmpDir: work, cacheDir: join(work, `restic-cache-${index}`) }),
   };
-  let scratch: ScratchFs | null = null;
+  let restoreFs: string | undefined;
   try {
     log('init both repositories (not timed)');
     await tools.lifeboat.init();
     await tools.restic.init();
 
     const steps: StepResult[] = [];
-    // Three restores (both tools, then restic --verify) side by side, with room to spare.
-    scratch = freshFileSystem(work, 3.3 * size + 1024 ** 3, `restores-${index}`, log);
-    const restoreRoot = scratch?.path ?? work;
-    const restoreDirs: Record<ToolName, string> = { lifeboat: join(restoreRoot, `restore-lifeboat-${index}`), restic: join(restoreRoot, `restore-restic-${index}`) };
+    const verified: Record<ToolName, string[]> = { lifeboat: [], restic: [] };
+    let expected: Awaited<ReturnType<typeof manifest>> | undefined;
+    let restores = 0;
+    // Every restore goes into a file system of its own (bench/scratch-fs.ts), checked against the corpus and
+    // then dropped: a restore into a file system another restore has just filled spent 2-3x the system time
+    // (3.0-3.7 s against 1.0-1.3 s here, for either tool), so sharing one favoured whichever tool went first.
+    const restoreTarget = (name: ToolName) => {
+      const n = restores++;
+      const scratch = freshFileSystem(work, 1.3 * size + 1024 ** 3, `restore-${index}-${n}`, log);
+      restoreFs = scratch?.describe;
+      const dir = join(scratch?.path ?? work, `restore-${name}-${index}-${n}`);
+      /** Checks the restore against the corpus, then drops it and its file system. */
+      const checkAndDrop = async () => {
+        try {
+          if (!expected) return;
+          // Both tools restore the absolute path: <target>/<corpusDir>.
+          const restored = join(dir, corpusDir);
+          let problems: string[];
+          try {
+            problems = compareManifests(expected, await manifest(restored));
+          } catch (err) {
+            problems = [`cannot read ${restored}: ${(err as Error).message}`];
+          }
+          verified[name].push(...problems);
+          log(`restore check ${name}: ${problems.length ? `${problems.length} problems, e.g. ${problems[0]}` : `all ${expected.size} files match`}`);
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+          scratch?.dispose();
+        }
+      };
+      return { dir, checkAndDrop };
+    };
+    // `order` may name a tool twice (A B B A): its figures are then the mean of its runs (peak RSS: the highest).
     const runStep = async (step: StepName, order: ToolName[]) => {
-      const got: Partial<Record<ToolName, ToolStep>> = {};
+      const got: Partial<Record<ToolName, ToolStep[]>> = {};
       for (const name of order) {
         const tool = tools[name];
+        const target = step === 'restore' ? restoreTarget(name) : undefined; // made before, checked after the measurement
         sync();
         const u0 = await bucketUsage(rgw, tool.bucket);
         const c0 = await rgwCounters(rgw);
@@ -194,7 +225,13 @@ async function runSize(rgw: Rgw, work: string, opts: Options, size: number, inde
         const k0 = machineCpu();
         const b0 = process.cpuUsage();
         log(`${step}: ${name}`);
-        const m = step === 'restore' ? await tool.restore(restoreDirs[name]) : await tool.backup(corpusDir);
+        let m: Measured;
+        try {
+          m = target ? await tool.restore(target.dir) : await tool.backup(corpusDir);
+        } catch (err) {
+          await target?.checkAndDrop().catch(() => {});
+          throw err;
+        }
         const serverCpuS = serverCpuSeconds() - s0;
         const k1 = machineCpu();
         const b1 = process.cpuUsage(b0);
@@ -203,7 +240,8 @@ async function runSize(rgw: Rgw, work: string, opts: Options, size: number, inde
         const stealS = k1.stealS - k0.stealS;
         const c = counterDelta(c0, await rgwCounters(rgw));
         const u1 = await bucketUsage(rgw, tool.bucket);
-        got[name] = {
+        await target?.checkAndDrop();
+        (got[name] ??= []).push({
           wallS: m.wallS,
           cpuS: m.cpuUserS + m.cpuSysS,
           cpuUserS: m.cpuUserS,
@@ -218,11 +256,11 @@ async function runSize(rgw: Rgw, work: string, opts: Options, size: number, inde
           readBytes: c?.getBytes ?? null,
           requests: c?.req ?? null,
           summary: 'summary' in m ? (m as { summary: ToolStep['summary'] }).summary : undefined,
-        };
+        });
         log(`${step}: ${name} ${m.wallS.toFixed(2)} s, peak RSS ${(m.peakRssBytes / 1e6).toFixed(0)} MB, CPU ${m.cpuUserS.toFixed(1)} s user + ${m.cpuSysS.toFixed(1)} s sys (radosgw+osd ${serverCpuS.toFixed(1)} s, other processes ${otherCpuS.toFixed(1)} s), stored +${((u1.bytes - u0.bytes) / MiB).toFixed(1)} MiB`);
       }
-      const l = got.lifeboat!;
-      const r = got.restic!;
+      const l = meanStep(got.lifeboat!);
+      const r = meanStep(got.restic!);
       steps.push({ step, first: order[0]!, lifeboat: l, restic: r, ratio: l.wallS / r.wallS });
     };
 
@@ -236,43 +274,51 @@ async function runSize(rgw: Rgw, work: string, opts: Options, size: number, inde
     log('changing 5% of the files');
     const change = changeFiles(corpus, 0.05, repoRoot);
     await runStep('changed-rebackup', ['lifeboat', 'restic']);
-    log('hashing the corpus for the restore check');
-    const expected = await manifest(corpusDir);
-    await runStep('restore', ['restic', 'lifeboat']);
-    const verified: Record<ToolName, string[]> = { lifeboat: [], restic: [] };
-    for (const name of ['lifeboat', 'restic'] as const) {
-      // Both tools restore the absolute path: <target>/<corpusDir>.
-      const restored = join(restoreDirs[name], corpusDir);
-      try {
-        verified[name] = compareManifests(expected, await manifest(restored));
-      } catch (err) {
-        verified[name] = [`cannot read ${restored}: ${(err as Error).message}`];
-      }
-      log(`restore check ${name}: ${verified[name].length ? `${verified[name].length} problems, e.g. ${verified[name][0]}` : `all ${expected.size} files match`}`);
-    }
+    log('hashing the corpus for the restore checks');
+    expected = await manifest(corpusDir);
+    // Twice each, A B B A: the first restore after the backups ran slower for either tool here.
+    await runStep('restore', ['restic', 'lifeboat', 'lifeboat', 'restic']);
     // restic checks what it restored only when asked; Lifeboat always does: the like-for-like figure, after the target row.
     let resticVerified: SizeRun['resticVerified'];
     if (tools.restic.restoreVerified) {
-      const dir = join(restoreRoot, `restore-restic-verify-${index}`);
-      sync();
       log('restore: restic --verify (like for like)');
-      // Before the other restores are deleted: on ext4 without a journal, creating files right after many were
-      // deleted scans past every recently freed inode (bench/README.md, eleventh session).
-      const m = await tools.restic.restoreVerified(dir);
-      rmSync(dir, { recursive: true, force: true });
+      const target = restoreTarget('restic');
+      sync();
+      const m = await tools.restic.restoreVerified(target.dir).finally(() => target.checkAndDrop());
       resticVerified = { wallS: m.wallS, cpuS: m.cpuUserS + m.cpuSysS, peakRssBytes: m.peakRssBytes };
     }
-    for (const dir of Object.values(restoreDirs)) rmSync(dir, { recursive: true, force: true });
     const stored = { lifeboat: await bucketUsage(rgw, tools.lifeboat.bucket), restic: await bucketUsage(rgw, tools.restic.bucket) };
 
     if (profileInto) await profile(rgw, work, corpusDir, profileInto);
-    return { targetBytes: size, mix: corpus.mix, generateS, change, steps, open, stored, verified, resticVerified, restoreFs: scratch?.describe ?? 'the work directory' };
+    return { targetBytes: size, mix: corpus.mix, generateS, change, steps, open, stored, verified, resticVerified, restoreFs: restoreFs ? `${restoreFs}, a new one per restore` : 'the work directory' };
   } finally {
-    scratch?.dispose();
     rmSync(corpusDir, { recursive: true, force: true });
     rmSync(join(work, `restic-cache-${index}`), { recursive: true, force: true });
     for (const t of Object.values(tools)) await dropBucket(rgw, t.bucket);
   }
+}
+
+/** The mean of a tool's runs of one step; peak RSS is the highest of them. */
+function meanStep(runs: ToolStep[]): ToolStep {
+  const mean = (f: (t: ToolStep) => number) => runs.reduce((n, t) => n + f(t), 0) / runs.length;
+  const meanOrNull = (f: (t: ToolStep) => number | null) => (runs.every((t) => f(t) !== null) ? mean((t) => f(t)!) : null);
+  return {
+    wallS: mean((t) => t.wallS),
+    cpuS: mean((t) => t.cpuS),
+    cpuUserS: mean((t) => t.cpuUserS),
+    cpuSysS: mean((t) => t.cpuSysS),
+    serverCpuS: mean((t) => t.serverCpuS),
+    otherCpuS: mean((t) => t.otherCpuS),
+    stealS: mean((t) => t.stealS),
+    peakRssBytes: Math.max(...runs.map((t) => t.peakRssBytes)),
+    storedDeltaBytes: mean((t) => t.storedDeltaBytes),
+    storedDeltaObjects: mean((t) => t.storedDeltaObjects),
+    sentBytes: meanOrNull((t) => t.sentBytes),
+    readBytes: meanOrNull((t) => t.readBytes),
+    requests: meanOrNull((t) => t.requests),
+    summary: runs[0]!.summary,
+    ...(runs.length > 1 ? { runsWallS: runs.map((t) => t.wallS) } : {}),
+  };
 }
 
 /** node --cpu-prof of lifeboat's first backup (fresh bucket) and of its full restore. */

@@ -104,6 +104,20 @@ describe('restore workers', () => {
     for (const n of ['changed.tmp', 'changed', 'longer.tmp', 'longer']) expect(names).not.toContain(n);
   });
 
+  it('catch a blob that authenticates but is not its id\'s content when the file is read back', async () => {
+    // Sealed under another blob's id: the GCM tag authenticates it (the id is its AAD); the re-read hash does not.
+    const claimed = contentId(key, Buffer.from('what the index says this is'));
+    const sealed = sealBlob(key, Buffer.from('other bytes'), 3, claimed).sealed;
+    const bytes = Buffer.from(new SharedArrayBuffer(sealed.length));
+    sealed.copy(bytes);
+    const [out] = await pool.restore(bytes, 'pack-4', [
+      { id: claimed.toString('hex'), start: 0, length: sealed.length, rawLength: 11, writes: [], files: [{ tmp: join(dir, 'mislabelled.tmp'), dest: join(dir, 'mislabelled'), meta }] },
+    ]);
+    expect(out).toEqual({ writes: [], files: [{ error: 'restored content does not match the backup (piece 1 of 1)' }] });
+    const names = await readdir(dir);
+    for (const n of ['mislabelled.tmp', 'mislabelled']) expect(names).not.toContain(n);
+  });
+
   it('create an empty file', async () => {
     expect(await pool.finish({ tmp: join(dir, 'empty.tmp'), dest: join(dir, 'empty'), create: true, pieces: [], meta })).toEqual({});
     expect((await stat(join(dir, 'empty'))).size).toBe(0);
