@@ -5,6 +5,7 @@ import { dirLister } from '../../../lib/sources/filesystem/dir-lister';
 import { globRoot } from '../../../lib/sources/filesystem/excludes';
 import { openRepo, type GlobalOptions } from '../context';
 import { describeError, EXIT, UsageError } from '../errors';
+import { favourMemoryOverJit } from '../favour-memory';
 import { describeCompaction, staleUploadAge, tidyUpAfterBackup, tidyUpBeforeBackup } from '../housekeeping';
 import { abortOnSignals } from '../interrupt';
 import { emit } from '../output';
@@ -32,6 +33,7 @@ export function registerBackup(program: Command, globals: () => GlobalOptions) {
       if (paths.length === 0) throw new UsageError('nothing to back up: give one or more paths (or --path)');
       if (cmd.sourceKind !== 'filesystem' && cmd.sourceKind !== 'config') throw new UsageError(`--source-kind must be filesystem or config, got "${cmd.sourceKind}"`);
       staleUploadAge(); // a bad LIFEBOAT_STALE_UPLOAD_AGE is a usage error before anything is opened
+      favourMemoryOverJit(); // before any worker thread starts
       dirLister().start(); // boots while the key and index are read; the walk's first listing needs it
       const { repo, close } = await openRepo(opts);
       const progress = new ProgressLine('backup');
