@@ -33,7 +33,6 @@ export function registerBackup(program: Command, globals: () => GlobalOptions) {
       if (paths.length === 0) throw new UsageError('nothing to back up: give one or more paths (or --path)');
       if (cmd.sourceKind !== 'filesystem' && cmd.sourceKind !== 'config') throw new UsageError(`--source-kind must be filesystem or config, got "${cmd.sourceKind}"`);
       staleUploadAge(); // a bad LIFEBOAT_STALE_UPLOAD_AGE is a usage error before anything is opened
-      favourMemoryOverJit(); // before any worker thread starts
       dirLister().start(); // boots while the key and index are read; the walk's first listing needs it
       const { repo, close } = await openRepo(opts);
       const progress = new ProgressLine('backup');
@@ -58,6 +57,8 @@ export function registerBackup(program: Command, globals: () => GlobalOptions) {
           tags: cmd.tag,
           signal: interrupt.signal,
           onProgress: (p) => progress.update({ done: p.bytesDone, total: p.bytesTotal, filesDone: p.filesDone, filesTotal: p.filesTotal }),
+          // Not for re-backups: their walk is JavaScript, and a 2 GiB 5% re-backup ran 1.55 -> 1.79 s with it.
+          onMode: (mode) => mode === 'full' && favourMemoryOverJit(),
         });
         progress.done();
         await lock.release().catch(() => {});

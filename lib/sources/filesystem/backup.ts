@@ -21,6 +21,8 @@ export type FilesystemBackupOptions = {
   onProgress?: (p: ArchiveProgress) => void;
   /** A 'backup' lock the caller already holds (and releases); otherwise one is taken for the backup. */
   lock?: Lock;
+  /** Called once the parent snapshot is chosen, before the backup starts its worker threads: 'full' reads every file. */
+  onMode?: (mode: 'full' | 'incremental') => void;
 };
 
 export type BackupResult = { snapshotId: string; snapshot: Snapshot };
@@ -38,6 +40,7 @@ export async function backupFilesystem(repo: Repository, opts: FilesystemBackupO
     // A first or full backup reads every file: its workers boot while the first directories are listed. A
     // re-backup starts them when a changed file needs them: each takes ~0.25 s of a core to boot, and an
     // unchanged 1 GiB re-backup ran 1.7-2.0 s without them against 2.1-3.4 s with (5% changed: no slower).
+    opts.onMode?.(parent ? 'incremental' : 'full');
     if (!parent) repo.startWorkers();
     const { tree, summary } = await archive(repo, {
       paths,

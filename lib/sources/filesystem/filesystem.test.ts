@@ -69,8 +69,17 @@ forEachBackend((backend, fresh) => {
 
   it(`skips unchanged files on incremental runs and re-reads them with full (${backend})`, async () => {
     const repo = await Repository.init(await fresh(), { passphrase: 'pw' }, fastKdf);
-    const first = await backupFilesystem(repo, { source, paths: [src] });
-    const second = await backupFilesystem(repo, { source, paths: [src] });
+    // onMode tells the caller what kind of run it is before the worker threads start (the CLI tunes V8 by it).
+    const events: string[] = [];
+    const startWorkers = repo.startWorkers.bind(repo);
+    repo.startWorkers = () => {
+      events.push('workers started');
+      startWorkers();
+    };
+    const onMode = (mode: string) => events.push(mode);
+    const first = await backupFilesystem(repo, { source, paths: [src], onMode });
+    const second = await backupFilesystem(repo, { source, paths: [src], onMode });
+    expect(events).toEqual(['full', 'workers started', 'incremental']);
     expect(second.snapshot.parent).toBe(first.snapshotId);
     expect(second.snapshot.mode).toBe('incremental');
     expect(second.snapshot.summary).toMatchObject({ unchangedFiles: 5, changedFiles: 0, newFiles: 0 });
