@@ -11,7 +11,8 @@
 //   RTO      from nothing to a promoted server that accepts writes and counts pgbench_accounts right:
 //            lifeboat database recover --immediate (it starts the server and waits) vs pgbackrest restore,
 //            pg_ctl start and waiting. The time an operator waits.
-// Restores and RTOs run twice per tool in A B B A order and the faster of each tool's two counts. Before
+// Restores and RTOs run twice per tool in A B B A order, each into a fresh ext4 of its own (bench/scratch-fs.ts),
+// and the faster of each tool's two counts. Before
 // the steps, 3x the database's size is written to the disk, synced and deleted: on these VMs the first
 // write to a never-used block of the virtual disk is far slower than later ones, so the tool that wrote
 // first (1 GB into fresh blocks) lost ~2 s to the one that wrote into the blocks it had just freed.
@@ -224,12 +225,25 @@ async function main() {
     const dbBytes = Number((await sql(port, 'SELECT sum(pg_database_size(oid))::bigint AS n FROM pg_database')).rows[0].n);
     log(`loaded ${(dbBytes / MiB).toFixed(0)} MiB in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
     warmDisk(work, 3 * dbBytes, log);
-    // Restored data directories go to a fresh ext4 with a journal (bench/scratch-fs.ts): on the host's
-    // journal-less ext4, creating files right after a restore was deleted is slowed by the freed inodes.
-    const scratch = freshFileSystem(work, 3 * dbBytes + 2 * 1024 ** 3, 'restores', log);
-    if (scratch) cleanups.push(() => scratch.dispose());
-    const restoreRoot = scratch?.path ?? work;
-    log(`restores go to ${scratch?.describe ?? work}`);
+    // Every restored data directory goes to a fresh ext4 (with a journal) of its own (bench/scratch-fs.ts): on
+    // the host's journal-less ext4, creating files right after a restore was deleted is slowed by the freed
+    // inodes, and into a file system another restore had just used, a restore spent 2-3x the system time
+    // (bench/README.md, twelfth session), which favoured whichever tool went first.
+    let restores = 0;
+    const restoreTarget = (name: string): { dir: string; dispose: () => void } => {
+      const scratch = freshFileSystem(work, 1.5 * dbBytes + 1024 ** 3, `restore-${++restores}`, log);
+      if (restores === 1) log(`restores go to ${scratch ? `${scratch.describe}, a new one each` : work}`);
+      const dir = join(scratch?.path ?? work, name);
+      let disposed = false;
+      const dispose = () => {
+        if (disposed) return;
+        disposed = true;
+        rmSync(dir, { recursive: true, force: true });
+        scratch?.dispose();
+      };
+      cleanups.push(dispose); // after a failed step; the server in it is stopped first (cleanups run in reverse)
+      return { dir, dispose };
+    };
     const archive = [
       ...o.storages.map((s) => `${process.execPath} ${CLI} --env-file ${envFile(s)} wal-push %p`),
       `pgbackrest --config=${pgbrConf} --stanza=bench archive-push %p`,
@@ -255,7 +269,7 @@ async function main() {
       if (storage === 'local') r.repoBytes = { lifeboat: duBytes(join(work, 'lifeboat-repo')), pgbackrest: duBytes(join(work, 'pgbackrest-repo')) };
       const twice = [...order, ...[...order].reverse()]; // A B B A: the faster of each tool's two runs counts
       for (const tool of twice) {
-        const dir = join(restoreRoot, `restore-${storage}-${tool}`);
+        const { dir, dispose } = restoreTarget(`restore-${storage}-${tool}`);
         log(`${storage}: ${tool} restore (files only)`);
         settle();
         if (tool === 'lifeboat') {
@@ -265,11 +279,11 @@ async function main() {
           ownByPostgres(dir);
           r.restore.push({ tool, m: check('pgbackrest restore', await pgbackrest([repoOpt, 'restore', `--pg1-path=${dir}`, '--type=immediate', '--target-action=promote', '--archive-mode=off'])) });
         }
-        rmSync(dir, { recursive: true, force: true });
+        dispose();
       }
       for (const tool of twice) {
         // RTO: from nothing to a promoted server that answers, the way each tool is meant to be run.
-        const dir = join(restoreRoot, `rto-${storage}-${tool}`);
+        const { dir, dispose } = restoreTarget(`rto-${storage}-${tool}`);
         const rport = await freePort();
         log(`${storage}: ${tool} restore, recovery and start (RTO)`);
         settle();
@@ -289,7 +303,7 @@ async function main() {
         if (n !== accounts) throw new Error(`${tool}: the restored database has ${n} pgbench_accounts rows, the original ${accounts}`);
         r.rto.push({ tool, seconds: (Date.now() - t) / 1000 });
         spawnSync(...asPostgres([join(PG_BIN, 'pg_ctl'), '-D', dir, '-m', 'fast', '-w', 'stop']), { stdio: 'ignore' });
-        rmSync(dir, { recursive: true, force: true });
+        dispose();
       }
       results.push(r);
       if (!o.json && i < o.storages.length - 1) report(o, dbBytes, [r]); // a later failure keeps these figures
