@@ -29,7 +29,7 @@ import pg from 'pg';
 import { ensurePostgres as ensurePostgresJs } from '../scripts/services/postgres.mjs';
 import { startRgw as startRgwJs } from '../scripts/services/rgw.mjs';
 import { aptInstall, freePort, isRoot, which } from '../scripts/services/util.mjs';
-import { freshFileSystem } from './scratch-fs';
+import { restoreTarget, type RestoreTarget } from './scratch-fs';
 import { check, killRunning, measure, warmDisk, type Measured } from './measure';
 import type { Rgw } from './storage';
 import { lifeboatCommand } from './tools';
@@ -225,24 +225,13 @@ async function main() {
     const dbBytes = Number((await sql(port, 'SELECT sum(pg_database_size(oid))::bigint AS n FROM pg_database')).rows[0].n);
     log(`loaded ${(dbBytes / MiB).toFixed(0)} MiB in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
     warmDisk(work, 3 * dbBytes, log);
-    // Every restored data directory goes to a fresh ext4 (with a journal) of its own (bench/scratch-fs.ts): on
-    // the host's journal-less ext4, creating files right after a restore was deleted is slowed by the freed
-    // inodes, and into a file system another restore had just used, a restore spent 2-3x the system time
-    // (bench/README.md, twelfth session), which favoured whichever tool went first.
+    // Every restored data directory goes to a fresh ext4 of its own (bench/scratch-fs.ts).
     let restores = 0;
-    const restoreTarget = (name: string): { dir: string; dispose: () => void } => {
-      const scratch = freshFileSystem(work, 1.5 * dbBytes + 1024 ** 3, `restore-${++restores}`, log);
-      if (restores === 1) log(`restores go to ${scratch ? `${scratch.describe}, a new one each` : work}`);
-      const dir = join(scratch?.path ?? work, name);
-      let disposed = false;
-      const dispose = () => {
-        if (disposed) return;
-        disposed = true;
-        rmSync(dir, { recursive: true, force: true });
-        scratch?.dispose();
-      };
-      cleanups.push(dispose); // after a failed step; the server in it is stopped first (cleanups run in reverse)
-      return { dir, dispose };
+    const target = (name: string): RestoreTarget => {
+      const t = restoreTarget(work, 1.5 * dbBytes + 1024 ** 3, `${name}-${++restores}`, log);
+      if (restores === 1) log(`restores go to ${t.describe ? `${t.describe}, a new one each` : work}`);
+      cleanups.push(() => t.drop()); // after a failed step; the server in it is stopped first (cleanups run in reverse)
+      return t;
     };
     const archive = [
       ...o.storages.map((s) => `${process.execPath} ${CLI} --env-file ${envFile(s)} wal-push %p`),
@@ -269,7 +258,7 @@ async function main() {
       if (storage === 'local') r.repoBytes = { lifeboat: duBytes(join(work, 'lifeboat-repo')), pgbackrest: duBytes(join(work, 'pgbackrest-repo')) };
       const twice = [...order, ...[...order].reverse()]; // A B B A: the faster of each tool's two runs counts
       for (const tool of twice) {
-        const { dir, dispose } = restoreTarget(`restore-${storage}-${tool}`);
+        const { dir, drop } = target(`restore-${storage}-${tool}`);
         log(`${storage}: ${tool} restore (files only)`);
         settle();
         if (tool === 'lifeboat') {
@@ -279,11 +268,11 @@ async function main() {
           ownByPostgres(dir);
           r.restore.push({ tool, m: check('pgbackrest restore', await pgbackrest([repoOpt, 'restore', `--pg1-path=${dir}`, '--type=immediate', '--target-action=promote', '--archive-mode=off'])) });
         }
-        dispose();
+        drop();
       }
       for (const tool of twice) {
         // RTO: from nothing to a promoted server that answers, the way each tool is meant to be run.
-        const { dir, dispose } = restoreTarget(`rto-${storage}-${tool}`);
+        const { dir, drop } = target(`rto-${storage}-${tool}`);
         const rport = await freePort();
         log(`${storage}: ${tool} restore, recovery and start (RTO)`);
         settle();
@@ -303,7 +292,7 @@ async function main() {
         if (n !== accounts) throw new Error(`${tool}: the restored database has ${n} pgbench_accounts rows, the original ${accounts}`);
         r.rto.push({ tool, seconds: (Date.now() - t) / 1000 });
         spawnSync(...asPostgres([join(PG_BIN, 'pg_ctl'), '-D', dir, '-m', 'fast', '-w', 'stop']), { stdio: 'ignore' });
-        dispose();
+        drop();
       }
       results.push(r);
       if (!o.json && i < o.storages.length - 1) report(o, dbBytes, [r]); // a later failure keeps these figures

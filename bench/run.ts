@@ -28,7 +28,7 @@ import { check, killRunning, machineCpu, measure, serverCpuSeconds, warmDisk, ty
 import { summarizeProfile } from './profile';
 import { MiB, render, verdicts, type Results, type SizeRun, type StepName, type StepResult, type ToolStep } from './report';
 import { bucketUsage, counterDelta, dropBucket, rgwCounters, type Rgw } from './storage';
-import { freshFileSystem } from './scratch-fs';
+import { restoreTarget } from './scratch-fs';
 import { ensureRestic, lifeboat, lifeboatCommand, restic, resticVersion, type Tool, type ToolName } from './tools';
 
 const startRgw = startRgwJs as unknown as (opts: { log?: (m: string) => void; port?: number; config?: Record<string, string> }) => Promise<Rgw>;
@@ -184,19 +184,16 @@ async function runSize(rgw: Rgw, work: string, opts: Options, size: number, inde
     let expected: Awaited<ReturnType<typeof manifest>> | undefined;
     let restores = 0;
     // Every restore goes into a file system of its own (bench/scratch-fs.ts), checked against the corpus and
-    // then dropped: a restore into a file system another restore has just filled spent 2-3x the system time
-    // (3.0-3.7 s against 1.0-1.3 s here, for either tool), so sharing one favoured whichever tool went first.
-    const restoreTarget = (name: ToolName) => {
-      const n = restores++;
-      const scratch = freshFileSystem(work, 1.3 * size + 1024 ** 3, `restore-${index}-${n}`, log);
-      restoreFs = scratch?.describe;
-      const dir = join(scratch?.path ?? work, `restore-${name}-${index}-${n}`);
+    // then dropped.
+    const target = (name: ToolName) => {
+      const t = restoreTarget(work, 1.3 * size + 1024 ** 3, `restore-${name}-${index}-${restores++}`, log);
+      restoreFs = t.describe ?? undefined;
       /** Checks the restore against the corpus, then drops it and its file system. */
       const checkAndDrop = async () => {
         try {
           if (!expected) return;
           // Both tools restore the absolute path: <target>/<corpusDir>.
-          const restored = join(dir, corpusDir);
+          const restored = join(t.dir, corpusDir);
           let problems: string[];
           try {
             problems = compareManifests(expected, await manifest(restored));
@@ -206,18 +203,17 @@ async function runSize(rgw: Rgw, work: string, opts: Options, size: number, inde
           verified[name].push(...problems);
           log(`restore check ${name}: ${problems.length ? `${problems.length} problems, e.g. ${problems[0]}` : `all ${expected.size} files match`}`);
         } finally {
-          rmSync(dir, { recursive: true, force: true });
-          scratch?.dispose();
+          t.drop();
         }
       };
-      return { dir, checkAndDrop };
+      return { dir: t.dir, drop: t.drop, checkAndDrop };
     };
     // `order` may name a tool twice (A B B A): its figures are then the mean of its runs (peak RSS: the highest).
     const runStep = async (step: StepName, order: ToolName[]) => {
       const got: Partial<Record<ToolName, ToolStep[]>> = {};
       for (const name of order) {
         const tool = tools[name];
-        const target = step === 'restore' ? restoreTarget(name) : undefined; // made before, checked after the measurement
+        const into = step === 'restore' ? target(name) : undefined; // made before, checked after the measurement
         sync();
         const u0 = await bucketUsage(rgw, tool.bucket);
         const c0 = await rgwCounters(rgw);
@@ -227,9 +223,9 @@ async function runSize(rgw: Rgw, work: string, opts: Options, size: number, inde
         log(`${step}: ${name}`);
         let m: Measured;
         try {
-          m = target ? await tool.restore(target.dir) : await tool.backup(corpusDir);
+          m = into ? await tool.restore(into.dir) : await tool.backup(corpusDir);
         } catch (err) {
-          await target?.checkAndDrop().catch(() => {});
+          into?.drop();
           throw err;
         }
         const serverCpuS = serverCpuSeconds() - s0;
@@ -240,7 +236,7 @@ async function runSize(rgw: Rgw, work: string, opts: Options, size: number, inde
         const stealS = k1.stealS - k0.stealS;
         const c = counterDelta(c0, await rgwCounters(rgw));
         const u1 = await bucketUsage(rgw, tool.bucket);
-        await target?.checkAndDrop();
+        await into?.checkAndDrop();
         (got[name] ??= []).push({
           wallS: m.wallS,
           cpuS: m.cpuUserS + m.cpuSysS,
@@ -282,9 +278,9 @@ async function runSize(rgw: Rgw, work: string, opts: Options, size: number, inde
     let resticVerified: SizeRun['resticVerified'];
     if (tools.restic.restoreVerified) {
       log('restore: restic --verify (like for like)');
-      const target = restoreTarget('restic');
+      const into = target('restic');
       sync();
-      const m = await tools.restic.restoreVerified(target.dir).finally(() => target.checkAndDrop());
+      const m = await tools.restic.restoreVerified(into.dir).finally(() => into.checkAndDrop());
       resticVerified = { wallS: m.wallS, cpuS: m.cpuUserS + m.cpuSysS, peakRssBytes: m.peakRssBytes };
     }
     const stored = { lifeboat: await bucketUsage(rgw, tools.lifeboat.bucket), restic: await bucketUsage(rgw, tools.restic.bucket) };

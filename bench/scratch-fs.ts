@@ -43,3 +43,26 @@ export function freshFileSystem(work: string, bytes: number, name: string, log: 
     },
   };
 }
+
+export type RestoreTarget = { dir: string; describe: string | null; drop(): void };
+
+/**
+ * A directory `name` for one restore, in a fresh file system of its own (or in `work` when none can be made):
+ * a restore into a file system another restore had just filled spent 2-3x the system time here, for either
+ * tool, which favoured whichever went first (bench/README.md, twelfth session). drop() removes both, once.
+ */
+export function restoreTarget(work: string, bytes: number, name: string, log: (m: string) => void): RestoreTarget {
+  const scratch = freshFileSystem(work, bytes, name, log);
+  const dir = join(scratch?.path ?? work, name);
+  let dropped = false;
+  return {
+    dir,
+    describe: scratch?.describe ?? null,
+    drop() {
+      if (dropped) return;
+      dropped = true;
+      rmSync(dir, { recursive: true, force: true });
+      scratch?.dispose();
+    },
+  };
+}
