@@ -160,6 +160,9 @@ async function fastest(n: number, fn: () => ReturnType<typeof measure>): Promise
   return best;
 }
 
+/** Where one restore goes: `dir`; after the measurement checkAndDrop() (or drop() after a failure). */
+type RestoreInto = { dir: string; drop(): void; checkAndDrop(): Promise<void> };
+
 async function runSize(rgw: Rgw, work: string, opts: Options, size: number, index: number, profileInto?: Results): Promise<SizeRun> {
   const corpusDir = join(work, `corpus-${index}`);
   log(`generating the ${(size / MiB).toFixed(0)} MiB corpus in ${corpusDir}`);
@@ -181,39 +184,13 @@ async function runSize(rgw: Rgw, work: string, opts: Options, size: number, inde
 
     const steps: StepResult[] = [];
     const verified: Record<ToolName, string[]> = { lifeboat: [], restic: [] };
-    let expected: Awaited<ReturnType<typeof manifest>> | undefined;
-    let restores = 0;
-    // Every restore goes into a file system of its own (bench/scratch-fs.ts), checked against the corpus and
-    // then dropped.
-    const target = (name: ToolName) => {
-      const t = restoreTarget(work, 1.3 * size + 1024 ** 3, `restore-${name}-${index}-${restores++}`, log);
-      restoreFs = t.describe ?? undefined;
-      /** Checks the restore against the corpus, then drops it and its file system. */
-      const checkAndDrop = async () => {
-        try {
-          if (!expected) return;
-          // Both tools restore the absolute path: <target>/<corpusDir>.
-          const restored = join(t.dir, corpusDir);
-          let problems: string[];
-          try {
-            problems = compareManifests(expected, await manifest(restored));
-          } catch (err) {
-            problems = [`cannot read ${restored}: ${(err as Error).message}`];
-          }
-          verified[name].push(...problems);
-          log(`restore check ${name}: ${problems.length ? `${problems.length} problems, e.g. ${problems[0]}` : `all ${expected.size} files match`}`);
-        } finally {
-          t.drop();
-        }
-      };
-      return { dir: t.dir, drop: t.drop, checkAndDrop };
-    };
     // `order` may name a tool twice (A B B A): its figures are then the mean of its runs (peak RSS: the highest).
-    const runStep = async (step: StepName, order: ToolName[]) => {
+    // The restore step gets `restoreInto`, where each run restores.
+    const runStep = async (step: StepName, order: ToolName[], restoreInto?: (name: ToolName) => RestoreInto) => {
       const got: Partial<Record<ToolName, ToolStep[]>> = {};
       for (const name of order) {
         const tool = tools[name];
-        const into = step === 'restore' ? target(name) : undefined; // made before, checked after the measurement
+        const into = restoreInto?.(name); // made before, checked after the measurement
         sync();
         const u0 = await bucketUsage(rgw, tool.bucket);
         const c0 = await rgwCounters(rgw);
@@ -271,14 +248,39 @@ async function runSize(rgw: Rgw, work: string, opts: Options, size: number, inde
     const change = changeFiles(corpus, 0.05, repoRoot);
     await runStep('changed-rebackup', ['lifeboat', 'restic']);
     log('hashing the corpus for the restore checks');
-    expected = await manifest(corpusDir);
+    const expected = await manifest(corpusDir);
+    // Every restore goes into a file system of its own (bench/scratch-fs.ts), checked against the corpus and
+    // then dropped.
+    let restores = 0;
+    const restoreTargetFor = (name: ToolName): RestoreInto => {
+      const t = restoreTarget(work, 1.3 * size + 1024 ** 3, `restore-${name}-${index}-${restores++}`, log);
+      restoreFs = t.describe ?? undefined;
+      /** Checks the restore against the corpus, then drops it and its file system. */
+      const checkAndDrop = async () => {
+        try {
+          // Both tools restore the absolute path: <target>/<corpusDir>.
+          const restored = join(t.dir, corpusDir);
+          let problems: string[];
+          try {
+            problems = compareManifests(expected, await manifest(restored));
+          } catch (err) {
+            problems = [`cannot read ${restored}: ${(err as Error).message}`];
+          }
+          verified[name].push(...problems);
+          log(`restore check ${name}: ${problems.length ? `${problems.length} problems, e.g. ${problems[0]}` : `all ${expected.size} files match`}`);
+        } finally {
+          t.drop();
+        }
+      };
+      return { dir: t.dir, drop: t.drop, checkAndDrop };
+    };
     // Twice each, A B B A: the first restore after the backups ran slower for either tool here.
-    await runStep('restore', ['restic', 'lifeboat', 'lifeboat', 'restic']);
+    await runStep('restore', ['restic', 'lifeboat', 'lifeboat', 'restic'], restoreTargetFor);
     // restic checks what it restored only when asked; Lifeboat always does: the like-for-like figure, after the target row.
     let resticVerified: SizeRun['resticVerified'];
     if (tools.restic.restoreVerified) {
       log('restore: restic --verify (like for like)');
-      const into = target('restic');
+      const into = restoreTargetFor('restic');
       sync();
       const m = await tools.restic.restoreVerified(into.dir).finally(() => into.checkAndDrop());
       resticVerified = { wallS: m.wallS, cpuS: m.cpuUserS + m.cpuSysS, peakRssBytes: m.peakRssBytes };

@@ -1,8 +1,8 @@
-// A fresh ext4 file system (with a journal, as on most servers) on a loop device, for the restores of one
-// benchmark run. On these VMs the root file system is ext4 without a journal, where creating a file scans past
-// every inode freed in the last minutes (`recently_deleted`): a restore right after another one was deleted
-// spent a third of its CPU there, and the restore ratios swung from 1.03 to 1.37 with what the machine had
-// deleted before. A new file system per run gives both tools the same, history-free target.
+// A fresh ext4 file system (with a journal, as on most servers) on a loop device, one per restore the benches
+// time. On these VMs the root file system is ext4 without a journal, where creating a file scans past every
+// inode freed in the last minutes (`recently_deleted`): a restore right after another one was deleted spent a
+// third of its CPU there, and the restore ratios swung from 1.03 to 1.37 with what the machine had deleted
+// before. A new file system per restore gives every tool the same, history-free target.
 // Needs root (mount); without it, or when the loop mount fails, the caller restores into its work directory
 // and says so.
 import { execFileSync } from 'node:child_process';
